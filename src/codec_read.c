@@ -7,6 +7,14 @@
 
 #include "bytes.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define UNLIKELY(x) (x)
+#define HOT_INLINE inline
+#endif
+
 static const char *const type_names[NEGOEX_MESSAGE_TYPE_COUNT] = {
     "INITIATOR_NEGO", "ACCEPTOR_NEGO", "INITIATOR_META_DATA", "ACCEPTOR_META_DATA",
     "CHALLENGE",      "AP_REQUEST",    "VERIFY",              "ALERT",
@@ -17,41 +25,25 @@ const char *negoex_message_type_name(uint32_t type)
     return type < NEGOEX_MESSAGE_TYPE_COUNT ? type_names[type] : NULL;
 }
 
-negoex_structure negoex_message_structure(uint32_t type)
+/* Structure family and the smallest cbHeaderLength that holds its fixed fields. */
+static const struct {
+    uint8_t structure;
+    uint8_t fixed_part;
+} type_info[NEGOEX_MESSAGE_TYPE_COUNT] = {
+    {NEGOEX_STRUCT_NEGO, NEGOEX_NEGO_HEADER_LEN},         {NEGOEX_STRUCT_NEGO, NEGOEX_NEGO_HEADER_LEN},
+    {NEGOEX_STRUCT_EXCHANGE, NEGOEX_EXCHANGE_HEADER_LEN}, {NEGOEX_STRUCT_EXCHANGE, NEGOEX_EXCHANGE_HEADER_LEN},
+    {NEGOEX_STRUCT_EXCHANGE, NEGOEX_EXCHANGE_HEADER_LEN}, {NEGOEX_STRUCT_EXCHANGE, NEGOEX_EXCHANGE_HEADER_LEN},
+    {NEGOEX_STRUCT_VERIFY, NEGOEX_VERIFY_HEADER_LEN},     {NEGOEX_STRUCT_ALERT, NEGOEX_ALERT_HEADER_MIN},
+};
+
+static inline negoex_structure structure_of(uint32_t type)
 {
-    switch (type) {
-    case NEGOEX_INITIATOR_NEGO:
-    case NEGOEX_ACCEPTOR_NEGO:
-        return NEGOEX_STRUCT_NEGO;
-    case NEGOEX_INITIATOR_META_DATA:
-    case NEGOEX_ACCEPTOR_META_DATA:
-    case NEGOEX_CHALLENGE:
-    case NEGOEX_AP_REQUEST:
-        return NEGOEX_STRUCT_EXCHANGE;
-    case NEGOEX_VERIFY:
-        return NEGOEX_STRUCT_VERIFY;
-    case NEGOEX_ALERT:
-        return NEGOEX_STRUCT_ALERT;
-    default:
-        return NEGOEX_STRUCT_NONE;
-    }
+    return type < NEGOEX_MESSAGE_TYPE_COUNT ? (negoex_structure)type_info[type].structure : NEGOEX_STRUCT_NONE;
 }
 
-/* Smallest cbHeaderLength that holds the structure's fixed fields. */
-static uint32_t fixed_part(negoex_structure s)
+negoex_structure negoex_message_structure(uint32_t type)
 {
-    switch (s) {
-    case NEGOEX_STRUCT_NEGO:
-        return NEGOEX_NEGO_HEADER_LEN;
-    case NEGOEX_STRUCT_EXCHANGE:
-        return NEGOEX_EXCHANGE_HEADER_LEN;
-    case NEGOEX_STRUCT_VERIFY:
-        return NEGOEX_VERIFY_HEADER_LEN;
-    case NEGOEX_STRUCT_ALERT:
-        return NEGOEX_ALERT_HEADER_MIN;
-    default:
-        return NEGOEX_MESSAGE_HEADER_LEN;
-    }
+    return structure_of(type);
 }
 
 /* One failed rule: keeps the code, the absolute offset and the field name. */
@@ -70,15 +62,15 @@ static int fail(negoex_error_info *err, int code, size_t offset, const char *fie
  * inside it (overflow-safe) and, when non-empty, not inside the header.
  * at = message-relative position of the vector's offset field.
  */
-static int check_vector(uint32_t msg_len, uint32_t hdr_len, uint32_t off, uint32_t count,
+static HOT_INLINE int check_vector(uint32_t msg_len, uint32_t hdr_len, uint32_t off, uint32_t count,
                         uint32_t width, size_t base, size_t at, int code, const char *field,
                         negoex_error_info *err)
 {
     if (count == 0)
         return NEGOEX_OK;
-    if (off > msg_len || count > (msg_len - off) / width)
+    if (UNLIKELY(off > msg_len || count > (msg_len - off) / width))
         return fail(err, code, base + at, field);
-    if (off < hdr_len)
+    if (UNLIKELY(off < hdr_len))
         return fail(err, NEGOEX_ERR_VECTOR_OVERLAPS_HEADER, base + at, field);
     return NEGOEX_OK;
 }
@@ -93,7 +85,7 @@ static int parse_nego(const uint8_t *m, negoex_message *msg, size_t base, negoex
     uint32_t mlen = msg->message_length, hlen = msg->header_length;
     msg->u.nego.random = m + 40;
     msg->u.nego.protocol_version = negoex_le64(m + 72);
-    if (msg->u.nego.protocol_version != NEGOEX_PROTOCOL_VERSION)
+    if (UNLIKELY(msg->u.nego.protocol_version != NEGOEX_PROTOCOL_VERSION))
         return fail(err, NEGOEX_ERR_VERSION, base + 72, "ProtocolVersion");
 
     uint32_t soff = negoex_le32(m + 80);
@@ -112,7 +104,7 @@ static int parse_nego(const uint8_t *m, negoex_message *msg, size_t base, negoex
     for (uint32_t i = 0; i < ecount; i++) {
         size_t at = (size_t)eoff + (size_t)i * NEGOEX_EXTENSION_LEN;
         const uint8_t *e = m + at;
-        if (negoex_le32(e) & NEGOEX_EXTENSION_CRITICAL)
+        if (UNLIKELY(negoex_le32(e) & NEGOEX_EXTENSION_CRITICAL))
             return fail(err, NEGOEX_ERR_CRITICAL_EXTENSION, base + at, "ExtensionType");
         rc = check_vector(mlen, hlen, negoex_le32(e + 4), negoex_le32(e + 8), 1, base, at + 4,
                           NEGOEX_ERR_EXTENSION_VALUE, "ExtensionValue", err);
@@ -141,9 +133,9 @@ static int parse_exchange(const uint8_t *m, negoex_message *msg, size_t base, ne
 
 static int parse_verify(const uint8_t *m, negoex_message *msg, size_t base, negoex_error_info *err)
 {
-    if (negoex_le32(m + 56) != NEGOEX_CHECKSUM_HEADER_LEN)
+    if (UNLIKELY(negoex_le32(m + 56) != NEGOEX_CHECKSUM_HEADER_LEN))
         return fail(err, NEGOEX_ERR_CHECKSUM_HEADER, base + 56, "Checksum.cbHeaderLength");
-    if (negoex_le32(m + 60) != NEGOEX_CHECKSUM_SCHEME_RFC3961)
+    if (UNLIKELY(negoex_le32(m + 60) != NEGOEX_CHECKSUM_SCHEME_RFC3961))
         return fail(err, NEGOEX_ERR_CHECKSUM_SCHEME, base + 60, "ChecksumScheme");
     uint32_t off = negoex_le32(m + 68), len = negoex_le32(m + 72);
     int rc = check_vector(msg->message_length, msg->header_length, off, len, 1, base, 68,
@@ -176,7 +168,7 @@ static int parse_alert(const uint8_t *m, negoex_message *msg, size_t base, negoe
             return rc;
         if (negoex_le32(a) == NEGOEX_ALERT_TYPE_PULSE) {
             uint32_t plen = vlen >= 4 ? negoex_le32(m + voff) : 0;
-            if (vlen < NEGOEX_ALERT_PULSE_LEN || plen < NEGOEX_ALERT_PULSE_LEN || plen > vlen)
+            if (UNLIKELY(vlen < NEGOEX_ALERT_PULSE_LEN || plen < NEGOEX_ALERT_PULSE_LEN || plen > vlen))
                 return fail(err, NEGOEX_ERR_ALERT_PULSE, base + (vlen ? voff : at + 4), "AlertPulse");
         }
     }
@@ -187,59 +179,56 @@ static int parse_alert(const uint8_t *m, negoex_message *msg, size_t base, negoe
     return NEGOEX_OK;
 }
 
+/* Fills *msg directly (it is scratch until the call returns 0). */
+static HOT_INLINE int parse_at(const uint8_t *token, size_t token_len, size_t offset, negoex_message *msg,
+                    negoex_error_info *err)
+{
+    const uint8_t *m = token + offset;
+    size_t left = token_len - offset;
+    if (UNLIKELY(left < NEGOEX_MESSAGE_HEADER_LEN))
+        return fail(err, NEGOEX_ERR_TRUNCATED_HEADER, offset, "MessageHeader");
+    if (UNLIKELY(negoex_le64(m) != NEGOEX_SIGNATURE_U64))
+        return fail(err, NEGOEX_ERR_BAD_SIGNATURE, offset, "Signature");
+
+    msg->type = negoex_le32(m + 8);
+    msg->seq = negoex_le32(m + 12);
+    msg->header_length = negoex_le32(m + 16);
+    msg->message_length = negoex_le32(m + 20);
+    read_guid(&msg->conversation_id, m + 24);
+    msg->offset = offset;
+
+    negoex_structure s = structure_of(msg->type);
+    if (UNLIKELY(s == NEGOEX_STRUCT_NONE))
+        return fail(err, NEGOEX_ERR_UNKNOWN_TYPE, offset + 8, "MessageType");
+    if (UNLIKELY(msg->header_length < NEGOEX_MESSAGE_HEADER_LEN))
+        return fail(err, NEGOEX_ERR_HEADER_LENGTH, offset + 16, "cbHeaderLength");
+    if (UNLIKELY(msg->message_length < msg->header_length))
+        return fail(err, NEGOEX_ERR_MESSAGE_LENGTH, offset + 20, "cbMessageLength");
+    if (UNLIKELY(msg->message_length > left))
+        return fail(err, NEGOEX_ERR_MESSAGE_TRUNCATED, offset + 20, "cbMessageLength");
+    if (UNLIKELY(msg->header_length < type_info[msg->type].fixed_part))
+        return fail(err, NEGOEX_ERR_FIXED_PART, offset + 16, "cbHeaderLength");
+    msg->raw.data = m;
+    msg->raw.len = msg->message_length;
+
+    switch (s) {
+    case NEGOEX_STRUCT_NEGO:
+        return parse_nego(m, msg, offset, err);
+    case NEGOEX_STRUCT_EXCHANGE:
+        return parse_exchange(m, msg, offset, err);
+    case NEGOEX_STRUCT_VERIFY:
+        return parse_verify(m, msg, offset, err);
+    default:
+        return parse_alert(m, msg, offset, err);
+    }
+}
+
 int negoex_parse_message(const uint8_t *token, size_t token_len, size_t offset, negoex_message *out,
                          negoex_error_info *err)
 {
-    if (token == NULL || out == NULL || offset > token_len)
+    if (UNLIKELY(token == NULL || out == NULL || offset > token_len))
         return fail(err, NEGOEX_ERR_INVALID_ARGUMENT, offset, "token");
-    const uint8_t *m = token + offset;
-    size_t left = token_len - offset;
-    if (left < NEGOEX_MESSAGE_HEADER_LEN)
-        return fail(err, NEGOEX_ERR_TRUNCATED_HEADER, offset, "MessageHeader");
-    if (memcmp(m, NEGOEX_SIGNATURE, 8) != 0)
-        return fail(err, NEGOEX_ERR_BAD_SIGNATURE, offset, "Signature");
-
-    negoex_message msg;
-    msg.type = negoex_le32(m + 8);
-    msg.seq = negoex_le32(m + 12);
-    msg.header_length = negoex_le32(m + 16);
-    msg.message_length = negoex_le32(m + 20);
-    read_guid(&msg.conversation_id, m + 24);
-    msg.offset = offset;
-
-    negoex_structure s = negoex_message_structure(msg.type);
-    if (s == NEGOEX_STRUCT_NONE)
-        return fail(err, NEGOEX_ERR_UNKNOWN_TYPE, offset + 8, "MessageType");
-    if (msg.header_length < NEGOEX_MESSAGE_HEADER_LEN)
-        return fail(err, NEGOEX_ERR_HEADER_LENGTH, offset + 16, "cbHeaderLength");
-    if (msg.message_length < msg.header_length)
-        return fail(err, NEGOEX_ERR_MESSAGE_LENGTH, offset + 20, "cbMessageLength");
-    if (msg.message_length > left)
-        return fail(err, NEGOEX_ERR_MESSAGE_TRUNCATED, offset + 20, "cbMessageLength");
-    if (msg.header_length < fixed_part(s))
-        return fail(err, NEGOEX_ERR_FIXED_PART, offset + 16, "cbHeaderLength");
-    msg.raw.data = m;
-    msg.raw.len = msg.message_length;
-
-    int rc;
-    switch (s) {
-    case NEGOEX_STRUCT_NEGO:
-        rc = parse_nego(m, &msg, offset, err);
-        break;
-    case NEGOEX_STRUCT_EXCHANGE:
-        rc = parse_exchange(m, &msg, offset, err);
-        break;
-    case NEGOEX_STRUCT_VERIFY:
-        rc = parse_verify(m, &msg, offset, err);
-        break;
-    default:
-        rc = parse_alert(m, &msg, offset, err);
-        break;
-    }
-    if (rc != NEGOEX_OK)
-        return rc;
-    *out = msg;
-    return NEGOEX_OK;
+    return parse_at(token, token_len, offset, out, err);
 }
 
 void negoex_reader_init(negoex_reader *r, const uint8_t *token, size_t len)
@@ -258,7 +247,9 @@ int negoex_reader_next(negoex_reader *r, negoex_message *msg)
         return r->error.code;
     if (r->pos == r->len)
         return 0;
-    int rc = negoex_parse_message(r->token, r->len, r->pos, msg, &r->error);
+    if (msg == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    int rc = parse_at(r->token, r->len, r->pos, msg, &r->error);
     if (rc != NEGOEX_OK)
         return rc;
     r->pos += msg->message_length;
@@ -267,14 +258,14 @@ int negoex_reader_next(negoex_reader *r, negoex_message *msg)
 
 int negoex_token_validate(const uint8_t *token, size_t len, negoex_error_info *err)
 {
-    if (len == 0)
+    if (UNLIKELY(len == 0))
         return fail(err, NEGOEX_ERR_EMPTY_TOKEN, 0, "token");
     negoex_reader r;
     negoex_message msg;
     negoex_reader_init(&r, token, len);
     int count = 0, rc;
     while ((rc = negoex_reader_next(&r, &msg)) == 1) {
-        if (count == INT32_MAX)
+        if (UNLIKELY(count == INT32_MAX))
             return fail(err, NEGOEX_ERR_TOO_LARGE, r.pos, "token");
         count++;
     }
@@ -290,7 +281,7 @@ int negoex_nego_auth_scheme(const negoex_message *msg, size_t index, negoex_guid
 {
     if (msg == NULL || out == NULL)
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    if (negoex_message_structure(msg->type) != NEGOEX_STRUCT_NEGO)
+    if (structure_of(msg->type) != NEGOEX_STRUCT_NEGO)
         return NEGOEX_ERR_WRONG_TYPE;
     if (index >= msg->u.nego.auth_scheme_count)
         return NEGOEX_ERR_INDEX_RANGE;
@@ -302,7 +293,7 @@ int negoex_nego_extension(const negoex_message *msg, size_t index, negoex_extens
 {
     if (msg == NULL || out == NULL)
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    if (negoex_message_structure(msg->type) != NEGOEX_STRUCT_NEGO)
+    if (structure_of(msg->type) != NEGOEX_STRUCT_NEGO)
         return NEGOEX_ERR_WRONG_TYPE;
     if (index >= msg->u.nego.extension_count)
         return NEGOEX_ERR_INDEX_RANGE;
@@ -337,7 +328,7 @@ int negoex_message_auth_scheme(const negoex_message *msg, negoex_guid *out)
 {
     if (msg == NULL || out == NULL)
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    switch (negoex_message_structure(msg->type)) {
+    switch (structure_of(msg->type)) {
     case NEGOEX_STRUCT_EXCHANGE:
         *out = msg->u.exchange.auth_scheme;
         return NEGOEX_OK;
