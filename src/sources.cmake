@@ -1,0 +1,2 @@
+
+list(APPEND NEGOEX_SOURCES src/checksum.c)
