@@ -1,2 +1,3 @@
 
 list(APPEND NEGOEX_SOURCES src/checksum.c)
+list(APPEND NEGOEX_SOURCES src/buf.c)
