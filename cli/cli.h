@@ -1,0 +1,94 @@
+/*
+ * The negoex tool: shared declarations for the subcommands.
+ *
+ * Adding a subcommand = one cli/<name>.c with an `int cli_<name>(int, char **)`
+ * declared here + one row in the table in main.c. The tool only uses the
+ * public API (the headers in include/negoex/).
+ */
+#ifndef NEGOEX_CLI_H
+#define NEGOEX_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes shared by every subcommand. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_INVALID 1 /* the input was read but is not acceptable */
+#define CLI_EXIT_USAGE 2   /* bad options, unreadable input, I/O failures */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* Subcommand handler: argv[0] is the subcommand name; returns an exit code. */
+typedef int (*cli_handler)(int argc, char **argv);
+
+int cli_decode(int argc, char **argv);
+
+/* "negoex: error: <message>\n" on stderr (util.c). */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* ------------------------------------------------------------------------ */
+/* Input (input.c)                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Caps what we hold in memory: a token is never near this, a runaway pipe may be. */
+#define CLI_INPUT_MAX ((size_t)64 * 1024 * 1024)
+
+typedef enum cli_input_format {
+    CLI_INPUT_BINARY = 0,
+    CLI_INPUT_HEX,
+    CLI_INPUT_BASE64
+} cli_input_format;
+
+typedef struct cli_buffer {
+    uint8_t *data; /* malloc'd; may be NULL when len == 0 */
+    size_t len;
+} cli_buffer;
+
+/* "binary", "hex", "base64". */
+const char *cli_input_format_name(cli_input_format fmt);
+
+/*
+ * Reads all of path ("-" or NULL = stdin), at most CLI_INPUT_MAX bytes, as is.
+ * Returns 0, or -1 after printing an error with cli_error().
+ */
+int cli_read_raw(const char *path, cli_buffer *out);
+
+/*
+ * Guesses how data is encoded: "NEGOEXTS" first => binary; else only hex
+ * digits/whitespace/colons with an even digit count => hex; else only base64
+ * characters/whitespace (and well-formed) => base64; else binary.
+ */
+cli_input_format cli_detect_format(const uint8_t *data, size_t len);
+
+/* Decodes buf in place according to fmt. Returns 0, or -1 if it is not that encoding. */
+int cli_decode_in_place(cli_buffer *buf, cli_input_format fmt);
+
+/*
+ * cli_read_raw + cli_detect_format + cli_decode_in_place: the token bytes of
+ * a file or stdin. fmt (may be NULL) receives the detected encoding.
+ * Returns 0, or -1 after printing an error.
+ */
+int cli_read_input(const char *path, cli_buffer *out, cli_input_format *fmt);
+
+/*
+ * Decodes one line of hex (whitespace and colons ignored, any case) into a
+ * malloc'd buffer (*out is NULL when *out_len is 0). Returns 0, or -1 on a
+ * non-hex character, an odd digit count or no memory; nothing is allocated then.
+ */
+int cli_hex_decode(const char *text, size_t len, uint8_t **out, size_t *out_len);
+
+void cli_buffer_free(cli_buffer *buf);
+
+/* ------------------------------------------------------------------------ */
+/* Output helpers (util.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Lowercase hex, no separators. */
+void cli_print_hex(FILE *f, const uint8_t *data, size_t len);
+
+#endif
