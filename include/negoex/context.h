@@ -57,7 +57,7 @@ NEGOEX_API NEGOEX_WUR int negoex_context_add_scheme(negoex_context *ctx, negoex_
 
 /*
  * One step of the conversation. in/in_len: the peer's NEGOEX token (NULL/0
- * for the initiator's first call). *out/*out_len: the token to send, owned by
+ * for the initiator's first call). *out and *out_len: the token to send, owned by
  * the context and valid until the next call (*out_len 0 = nothing to send).
  * Returns NEGOEX_CONTINUE, NEGOEX_COMPLETE or a negative error. On
  * NEGOEX_ERR_SCHEME_FAILED *out may hold the scheme's error token for the peer.
