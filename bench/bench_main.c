@@ -1,22 +1,34 @@
-/* bench/negoex-bench-codec [ITERATIONS]: the codec figures; see scripts/run-bench
- * for the callgrind instruction counts. */
+/* bench/negoex-bench [codec|handshake] [ITERATIONS]: the same figures as
+ * `negoex bench`; scripts/run-bench adds the callgrind instruction counts. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench_codec.h"
+#include "bench_handshake.h"
 
 int main(int argc, char **argv)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
-    struct bench_codec_result r;
-    if (bench_codec_run(n, &r) != 0) {
-        fprintf(stderr, "bench: embedded token failed to parse\n");
-        return 1;
+    const char *what = argc > 1 ? argv[1] : "codec";
+    int codec = strcmp(what, "codec") == 0;
+    uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : (codec ? 100000 : 1000);
+    if (codec) {
+        struct bench_codec_result r;
+        if (bench_codec_run(n, &r) != 0)
+            return 1;
+        printf("iterations %" PRIu64 "\nmessages_per_pass %" PRIu64 "\n", r.iterations, r.messages);
+        printf("parse_msgs_per_sec %.0f\nwalk_msgs_per_sec %.0f\nparse_vs_walk_speed %.2f\n",
+               r.parse_msgs_per_sec, r.walk_msgs_per_sec,
+               r.walk_msgs_per_sec > 0 ? r.parse_msgs_per_sec / r.walk_msgs_per_sec : 0);
+        return 0;
     }
-    printf("iterations %" PRIu64 "\nmessages_per_pass %" PRIu64 "\n", r.iterations, r.messages);
-    printf("parse_msgs_per_sec %.0f\nwalk_msgs_per_sec %.0f\nparse_vs_walk_speed %.2f\n",
-           r.parse_msgs_per_sec, r.walk_msgs_per_sec,
-           r.walk_msgs_per_sec > 0 ? r.parse_msgs_per_sec / r.walk_msgs_per_sec : 0);
+    struct bench_handshake_result h;
+    if (bench_handshake_run(n, &h) != 0)
+        return 1;
+    printf("iterations %" PRIu64 "\nhandshakes_per_sec %.0f\nallocs_per_handshake %.1f\n"
+           "initiator_heap_bytes %zu\nacceptor_heap_bytes %zu\ntranscript_bytes %zu\n",
+           h.iterations, h.handshakes_per_sec, h.allocs_per_handshake, h.initiator_heap_bytes,
+           h.acceptor_heap_bytes, h.token_bytes);
     return 0;
 }

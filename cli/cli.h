@@ -27,6 +27,10 @@
 typedef int (*cli_handler)(int argc, char **argv);
 
 int cli_decode(int argc, char **argv);
+int cli_initiate(int argc, char **argv);
+int cli_accept(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 /* "negoex: error: <message>\n" on stderr (util.c). */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);

@@ -18,6 +18,10 @@ typedef struct cli_command {
 
 static const cli_command commands[] = {
     {"decode", cli_decode, "print the messages of a NEGOEX token (text or --json)"},
+    {"initiate", cli_initiate, "be the initiator of a conversation over stdin/stdout"},
+    {"accept", cli_accept, "be the acceptor of a conversation over stdin/stdout"},
+    {"demo", cli_demo, "run both roles in this process and print the flow"},
+    {"bench", cli_bench, "run a benchmark (codec, handshake) and print its figures"},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -181,7 +181,9 @@ void negoex_context_free(negoex_context *ctx)
     negoex_mem_free(a, ctx->saved_flags);
     negoex_mem_free(a, ctx->meta_off);
     negoex_mem_free(a, ctx->meta_len);
-    negoex_mem_free_secret(a, ctx, sizeof *ctx);
+    /* The allocator copy lives inside the block being wiped. */
+    negoex_allocator copy = ctx->alloc_copy;
+    negoex_mem_free_secret(a != NULL ? &copy : NULL, ctx, sizeof *ctx);
 }
 
 int negoex_context_add_scheme(negoex_context *ctx, negoex_scheme *scheme)
