@@ -39,7 +39,7 @@ bench: build
 	./scripts/run-bench $(BUILD)
 
 demo: build
-	./$(BUILD)/negoex demo
+	./$(BUILD)/negoex demo --trace
 
 install: build
 	cmake --install $(BUILD)
