@@ -78,6 +78,6 @@ const char *negoex_guid_label(const negoex_guid *guid)
     if (negoex_guid_equal(guid, &NEGOEX_SCHEME_PKU2U))
         return "PKU2U";
     if (negoex_guid_equal(guid, &NEGOEX_SCHEME_PKU2U_DOCUMENTED))
-        return "PKU2U (documented GUID, not seen on the wire)";
+        return "PKU2U (documented GUID)";
     return NULL;
 }
