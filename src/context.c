@@ -20,6 +20,7 @@
 #define DEFAULT_MAX_TOKEN ((size_t)1 << 20)
 #define DEFAULT_MAX_TRANSCRIPT ((size_t)4 << 20)
 #define DEFAULT_MAX_SCHEMES 16
+#define NEGOEX_MAX_SCHEMES 255 /* bounds the NEGO list we build on the stack */
 #define NO_META SIZE_MAX
 
 enum phase {
@@ -115,7 +116,7 @@ int negoex_context_new(negoex_context **out, negoex_role role, const negoex_conf
     if (c.allocator != NULL && (c.allocator->alloc == NULL || c.allocator->realloc == NULL ||
                                 c.allocator->free == NULL))
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    if (c.max_schemes == 0 || c.max_schemes > UINT16_MAX || c.max_token_size == 0 ||
+    if (c.max_schemes == 0 || c.max_schemes > NEGOEX_MAX_SCHEMES || c.max_token_size == 0 ||
         c.max_transcript_size == 0)
         return NEGOEX_ERR_INVALID_ARGUMENT;
     if (c.rng == NULL)
@@ -307,28 +308,56 @@ static int sent(negoex_context *ctx, size_t len)
     return NEGOEX_OK;
 }
 
-static negoex_header_fields next_header(const negoex_context *ctx)
+/* One message we send: its type and the fields its structure needs. */
+struct out_msg {
+    uint32_t type;
+    int scheme;                       /* index; unused for NEGO */
+    const uint8_t *data;              /* exchange bytes or checksum */
+    size_t len;
+    uint32_t checksum_type;
+    const uint8_t *random;            /* NEGO */
+    const negoex_guid *schemes;       /* NEGO */
+    size_t scheme_count;
+    const negoex_alert *alert;        /* ALERT (one) */
+};
+
+static int write_out(const negoex_context *ctx, const struct out_msg *m, uint8_t *buf, size_t cap, size_t *need)
 {
     negoex_header_fields h;
     h.seq = ctx->st.next_seq;
     h.conversation_id = ctx->st.conv_id;
-    return h;
+    const negoex_guid *g = m->scheme >= 0 ? &ctx->schemes[m->scheme]->auth_scheme : NULL;
+    switch (negoex_message_structure(m->type)) {
+    case NEGOEX_STRUCT_NEGO:
+        return negoex_write_nego(buf, cap, need, m->type, &h, m->random, m->schemes, m->scheme_count, NULL, 0);
+    case NEGOEX_STRUCT_EXCHANGE:
+        return negoex_write_exchange(buf, cap, need, m->type, &h, g, m->data, m->len);
+    case NEGOEX_STRUCT_VERIFY:
+        return negoex_write_verify(buf, cap, need, &h, g, m->checksum_type, m->data, m->len);
+    default:
+        return negoex_write_alert(buf, cap, need, &h, g, 0, m->alert, 1);
+    }
 }
 
-static int emit_exchange(negoex_context *ctx, uint32_t type, int idx, const uint8_t *data, size_t len)
+/* Writes a message at the end of the output token and records it. */
+static int emit(negoex_context *ctx, const struct out_msg *m)
 {
-    negoex_header_fields h = next_header(ctx);
-    const negoex_guid *g = &ctx->schemes[idx]->auth_scheme;
     size_t need;
-    int rc = negoex_write_exchange(NULL, 0, &need, type, &h, g, data, len);
     uint8_t *at;
+    int rc = write_out(ctx, m, NULL, 0, &need);
     if (rc == NEGOEX_OK)
         rc = transcript_room(ctx, need);
     if (rc == NEGOEX_OK)
         rc = negoex_buf_reserve(&ctx->out, need, &at);
     if (rc == NEGOEX_OK)
-        rc = negoex_write_exchange(at, need, &need, type, &h, g, data, len);
+        rc = write_out(ctx, m, at, need, &need);
     return rc == NEGOEX_OK ? sent(ctx, need) : rc;
+}
+
+static int emit_exchange(negoex_context *ctx, uint32_t type, int idx, const uint8_t *data, size_t len)
+{
+    struct out_msg m = {.type = type, .scheme = idx, .data = data, .len = len};
+    return emit(ctx, &m);
 }
 
 static int emit_nego(negoex_context *ctx)
@@ -337,25 +366,14 @@ static int emit_nego(negoex_context *ctx)
     if (ctx->cfg.rng(ctx->cfg.rng_ud, random, sizeof random) != 0)
         return NEGOEX_ERR_RNG;
     /* The schemes we offer (initiator) or share (acceptor), in our order. */
-    negoex_guid list[UINT8_MAX];
+    negoex_guid list[NEGOEX_MAX_SCHEMES];
     size_t n = 0;
-    for (size_t i = 0; i < ctx->nschemes && n < sizeof list / sizeof list[0]; i++) {
-        if (!ctx->flags[i].active)
-            continue;
-        list[n++] = ctx->schemes[i]->auth_scheme;
-    }
-    uint32_t type = is_initiator(ctx) ? NEGOEX_INITIATOR_NEGO : NEGOEX_ACCEPTOR_NEGO;
-    negoex_header_fields h = next_header(ctx);
-    size_t need;
-    int rc = negoex_write_nego(NULL, 0, &need, type, &h, random, list, n, NULL, 0);
-    uint8_t *at;
-    if (rc == NEGOEX_OK)
-        rc = transcript_room(ctx, need);
-    if (rc == NEGOEX_OK)
-        rc = negoex_buf_reserve(&ctx->out, need, &at);
-    if (rc == NEGOEX_OK)
-        rc = negoex_write_nego(at, need, &need, type, &h, random, list, n, NULL, 0);
-    return rc == NEGOEX_OK ? sent(ctx, need) : rc;
+    for (size_t i = 0; i < ctx->nschemes; i++)
+        if (ctx->flags[i].active)
+            list[n++] = ctx->schemes[i]->auth_scheme;
+    struct out_msg m = {.type = is_initiator(ctx) ? NEGOEX_INITIATOR_NEGO : NEGOEX_ACCEPTOR_NEGO,
+                        .scheme = -1, .random = random, .schemes = list, .scheme_count = n};
+    return emit(ctx, &m);
 }
 
 static int emit_alert_pulse(negoex_context *ctx, int idx)
@@ -367,18 +385,8 @@ static int emit_alert_pulse(negoex_context *ctx, int idx)
     a.type = NEGOEX_ALERT_TYPE_PULSE;
     a.value.data = pulse;
     a.value.len = sizeof pulse;
-    negoex_header_fields h = next_header(ctx);
-    const negoex_guid *g = &ctx->schemes[idx]->auth_scheme;
-    size_t need;
-    int rc = negoex_write_alert(NULL, 0, &need, &h, g, 0, &a, 1);
-    uint8_t *at;
-    if (rc == NEGOEX_OK)
-        rc = transcript_room(ctx, need);
-    if (rc == NEGOEX_OK)
-        rc = negoex_buf_reserve(&ctx->out, need, &at);
-    if (rc == NEGOEX_OK)
-        rc = negoex_write_alert(at, need, &need, &h, g, 0, &a, 1);
-    return rc == NEGOEX_OK ? sent(ctx, need) : rc;
+    struct out_msg m = {.type = NEGOEX_ALERT, .scheme = idx, .alert = &a};
+    return emit(ctx, &m);
 }
 
 static int own_usage(const negoex_context *ctx)
@@ -419,19 +427,9 @@ static int maybe_emit_verify(negoex_context *ctx)
     OPENSSL_cleanse(&key, sizeof key);
     if (rc != NEGOEX_OK)
         return rc;
-    negoex_header_fields h = next_header(ctx);
-    const negoex_guid *g = &ctx->schemes[idx]->auth_scheme;
-    size_t need;
-    rc = negoex_write_verify(NULL, 0, &need, &h, g, (uint32_t)cktype, cksum, cklen);
-    uint8_t *at;
-    if (rc == NEGOEX_OK)
-        rc = transcript_room(ctx, need);
-    if (rc == NEGOEX_OK)
-        rc = negoex_buf_reserve(&ctx->out, need, &at);
-    if (rc == NEGOEX_OK)
-        rc = negoex_write_verify(at, need, &need, &h, g, (uint32_t)cktype, cksum, cklen);
-    if (rc == NEGOEX_OK)
-        rc = sent(ctx, need);
+    struct out_msg m = {.type = NEGOEX_VERIFY, .scheme = idx, .data = cksum, .len = cklen,
+                        .checksum_type = (uint32_t)cktype};
+    rc = emit(ctx, &m);
     if (rc == NEGOEX_OK)
         ctx->st.sent_verify = 1;
     return rc;

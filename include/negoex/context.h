@@ -39,7 +39,7 @@ typedef struct negoex_config {
     void *trace_ud;
     size_t max_token_size;               /* input and output token; default 1 MiB */
     size_t max_transcript_size;          /* all messages of the conversation; default 4 MiB */
-    size_t max_schemes;                  /* local schemes; default 16 */
+    size_t max_schemes;                  /* local schemes; default 16, at most 255 */
     int optimistic;                      /* initiator sends an optimistic token; default 1 */
 } negoex_config;
 
