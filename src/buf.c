@@ -42,12 +42,8 @@ void negoex_buf_init(negoex_buf *buf, const negoex_allocator *alloc)
     buf->alloc = alloc;
 }
 
-int negoex_buf_append(negoex_buf *buf, const void *data, size_t len)
+int negoex_buf_reserve(negoex_buf *buf, size_t len, uint8_t **at)
 {
-    if (buf == NULL || (len && data == NULL))
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    if (len == 0)
-        return NEGOEX_OK;
     if (len > SIZE_MAX - buf->len)
         return NEGOEX_ERR_TOO_LARGE;
     size_t need = buf->len + len;
@@ -65,8 +61,22 @@ int negoex_buf_append(negoex_buf *buf, const void *data, size_t len)
         buf->data = p;
         buf->cap = cap;
     }
-    memcpy(buf->data + buf->len, data, len);
-    buf->len = need;
+    *at = buf->data + buf->len;
+    return NEGOEX_OK;
+}
+
+int negoex_buf_append(negoex_buf *buf, const void *data, size_t len)
+{
+    if (buf == NULL || (len && data == NULL))
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    if (len == 0)
+        return NEGOEX_OK;
+    uint8_t *at;
+    int rc = negoex_buf_reserve(buf, len, &at);
+    if (rc != NEGOEX_OK)
+        return rc;
+    memcpy(at, data, len);
+    buf->len += len;
     return NEGOEX_OK;
 }
 
