@@ -403,7 +403,7 @@ static int peer_usage(const negoex_context *ctx)
 static int maybe_emit_verify(negoex_context *ctx)
 {
     int idx = current_scheme(ctx);
-    if (idx < 0 || ctx->st.sent_verify)
+    if (idx < 0 || ctx->st.sent_verify || !ctx->st.scheme_started)
         return NEGOEX_OK;
     negoex_scheme *s = scheme_at(ctx, idx);
     negoex_key key;
@@ -622,8 +622,9 @@ struct token_walk {
     int negotiated;        /* selection done in this token */
     const uint8_t *peer_schemes;
     size_t peer_scheme_count;
-    int optimistic_taken;  /* initiator: reply holds CHALLENGE/VERIFY for the optimistic scheme */
     int optimistic_failed; /* acceptor: the optimistic token failed; ignore its VERIFY */
+    int optimistic_continued; /* initiator: the reply holds a CHALLENGE/VERIFY for the optimistic
+                                 scheme, so the acceptor took it: that scheme is the one */
     int saw_exchange;      /* an AP_REQUEST/CHALLENGE was handled in this token */
 };
 
@@ -631,6 +632,14 @@ static int finish_negotiation(negoex_context *ctx, struct token_walk *w)
 {
     if (!w->first_token || w->negotiated)
         return NEGOEX_OK;
+    if (is_initiator(ctx) && w->optimistic_continued) {
+        int o = ctx->st.optimistic;
+        if (!ctx->flags[o].active)
+            return NEGOEX_ERR_NO_COMMON_SCHEME;
+        ctx->st.selected = o;
+        w->negotiated = 1;
+        return NEGOEX_OK;
+    }
     int rc = select_scheme(ctx, w->peer_schemes, w->peer_scheme_count);
     if (rc != NEGOEX_OK)
         return rc;
@@ -674,13 +683,16 @@ static int handle_exchange(negoex_context *ctx, struct token_walk *w, const nego
         }
         return rc;
     }
+    if (!is_initiator(ctx) && !ctx->st.scheme_started && i >= 0 && i != selected && ctx->flags[i].active &&
+        m->type == NEGOEX_AP_REQUEST) {
+        ctx->st.selected = i;
+        selected = i;
+    }
     if (i < 0 || i != selected || w->saw_exchange || ctx->st.scheme_complete)
         return NEGOEX_ERR_UNEXPECTED_MESSAGE;
     if (is_initiator(ctx) && !ctx->st.scheme_started)
         return NEGOEX_ERR_UNEXPECTED_MESSAGE;
     w->saw_exchange = 1;
-    if (is_initiator(ctx) && w->first_token)
-        w->optimistic_taken = 1;
     return step_scheme(ctx, i, m->u.exchange.exchange.data, m->u.exchange.exchange.len);
 }
 
@@ -691,8 +703,6 @@ static int handle_verify(negoex_context *ctx, struct token_walk *w, const negoex
         return NEGOEX_OK; /* for a scheme we did not select: ignored */
     if (w->optimistic_failed)
         return NEGOEX_OK; /* signs an attempt we discarded; the initiator restarts */
-    if (is_initiator(ctx) && w->first_token)
-        w->optimistic_taken = 1;
     return check_peer_verify(ctx, m);
 }
 
@@ -715,6 +725,16 @@ static int receive_token(negoex_context *ctx, const uint8_t *in, size_t in_len)
     w.first_token = ctx->st.selected < 0;
     negoex_reader r;
     negoex_message m;
+    if (is_initiator(ctx) && w.first_token && ctx->st.optimistic >= 0) {
+        negoex_reader_init(&r, in, in_len);
+        while (negoex_reader_next(&r, &m) == 1) {
+            negoex_guid g;
+            if ((m.type == NEGOEX_CHALLENGE || m.type == NEGOEX_VERIFY) &&
+                negoex_message_auth_scheme(&m, &g) == NEGOEX_OK &&
+                negoex_guid_equal(&g, &ctx->schemes[ctx->st.optimistic]->auth_scheme))
+                w.optimistic_continued = 1;
+        }
+    }
     negoex_reader_init(&r, in, in_len);
     int rc, index = 0, meta_phase = 0;
     while ((rc = negoex_reader_next(&r, &m)) == 1) {
@@ -729,10 +749,10 @@ static int receive_token(negoex_context *ctx, const uint8_t *in, size_t in_len)
         } else if (!negoex_guid_equal(&m.conversation_id, &ctx->st.conv_id)) {
             return reject(ctx, NEGOEX_ERR_CONVERSATION_ID, &m, 24, "ConversationId");
         }
-        if (m.seq != ctx->st.next_seq)
-            return reject(ctx, NEGOEX_ERR_SEQUENCE, &m, 12, "SequenceNum");
         if (!is_peer_type(ctx, m.type))
             return reject(ctx, NEGOEX_ERR_WRONG_ROLE, &m, 8, "MessageType");
+        if (m.seq != ctx->st.next_seq)
+            return reject(ctx, NEGOEX_ERR_SEQUENCE, &m, 12, "SequenceNum");
 
         switch (m.type) {
         case NEGOEX_INITIATOR_NEGO:
@@ -787,7 +807,7 @@ static int receive_token(negoex_context *ctx, const uint8_t *in, size_t in_len)
         /* Optimistic token not taken (other scheme chosen, or no CHALLENGE /
          * VERIFY for it): start the selected scheme afresh. */
         int sel = ctx->st.selected;
-        if (ctx->st.optimistic == sel && !w.optimistic_taken && ctx->st.scheme_started) {
+        if (ctx->st.optimistic == sel && !w.optimistic_continued && ctx->st.scheme_started) {
             rc = reset_scheme(ctx, sel);
             if (rc != NEGOEX_OK)
                 return rc;
@@ -912,21 +932,27 @@ int negoex_context_step(negoex_context *ctx, const uint8_t *in, size_t in_len, c
     *out = NULL;
     *out_len = 0;
     memset(&ctx->last_error, 0, sizeof ctx->last_error);
-    if (ctx->failed)
-        return NEGOEX_ERR_FAILED;
-    if (ctx->st.phase == PHASE_COMPLETE)
-        return NEGOEX_ERR_COMPLETE;
-    if (ctx->nschemes == 0)
-        return NEGOEX_ERR_NO_COMMON_SCHEME;
+    int early = NEGOEX_OK;
     int starting = is_initiator(ctx) && ctx->st.phase == PHASE_START;
-    if (starting && in_len != 0)
-        return NEGOEX_ERR_UNEXPECTED_MESSAGE;
-    if (!starting && in_len == 0)
-        return NEGOEX_ERR_MISSING_TOKEN;
-    if (in_len > ctx->cfg.max_token_size)
-        return NEGOEX_ERR_TOKEN_TOO_LARGE;
-    if (in_len > ctx->cfg.max_transcript_size - ctx->transcript.len)
-        return NEGOEX_ERR_TRANSCRIPT_TOO_LARGE;
+    if (ctx->failed)
+        early = NEGOEX_ERR_FAILED;
+    else if (ctx->st.phase == PHASE_COMPLETE)
+        early = NEGOEX_ERR_COMPLETE;
+    else if (ctx->nschemes == 0)
+        early = NEGOEX_ERR_NO_COMMON_SCHEME;
+    else if (starting && in_len != 0)
+        early = NEGOEX_ERR_UNEXPECTED_MESSAGE;
+    else if (!starting && in_len == 0)
+        early = NEGOEX_ERR_MISSING_TOKEN;
+    else if (in_len > ctx->cfg.max_token_size)
+        early = NEGOEX_ERR_TOKEN_TOO_LARGE;
+    else if (in_len > ctx->cfg.max_transcript_size - ctx->transcript.len)
+        early = NEGOEX_ERR_TRANSCRIPT_TOO_LARGE;
+    if (early != NEGOEX_OK) {
+        ctx->last_error.code = early;
+        ctx->last_error.field = "token";
+        return early;
+    }
     if (!starting) {
         int rc = negoex_token_validate(in, in_len, &ctx->last_error);
         if (rc < 0)
@@ -942,6 +968,7 @@ int negoex_context_step(negoex_context *ctx, const uint8_t *in, size_t in_len, c
         /* The acceptor's scheme failed with an error token for the peer:
          * hand it out as a CHALLENGE; the conversation is over. */
         ctx->out.len = 0;
+        ctx->st.next_seq = ctx->saved.next_seq + (uint32_t)negoex_token_validate(in, in_len, NULL);
         (void)emit_exchange(ctx, NEGOEX_CHALLENGE, ctx->st.selected, ctx->step_out.data, ctx->step_out.len);
         size_t n = ctx->out.len;
         rollback(ctx);
