@@ -10,4 +10,16 @@ uint8_t *tu_load(const char *relpath, size_t *len);
 uint8_t *tu_unhex(const char *hex, size_t *len);
 /* Full path of a vector file (static buffer). */
 const char *tu_path(const char *relpath);
+
+/* Tracked memory: tu_release_all (a cmocka teardown) frees whatever is left. */
+struct negoex_context;
+void tu_track(void *p);
+void tu_untrack(void *p);
+void *tu_malloc(size_t n);
+void *tu_realloc(void *p, size_t n);
+void tu_free(void *p);
+uint8_t *tu_load_tracked(const char *relpath, size_t *len);
+void tu_ctx_track(struct negoex_context *c);
+void tu_ctx_free(struct negoex_context *c);
+int tu_release_all(void **state);
 #endif

@@ -32,108 +32,8 @@
 
 #include "testutil.h"
 
-/* ------------------------------------------------------------------------ */
-/* Test memory. cmocka leaves a test by longjmp when an assertion fails, so   */
-/* everything a test allocates is tracked and released by the teardown: a     */
-/* failing test then leaves nothing in ASan's leak report to hide real leaks. */
-/* (The library's own allocations are not tracked; only the contexts.)        */
-/* ------------------------------------------------------------------------ */
-
-#define MAX_TRACKED 1024
-#define MAX_TRACKED_CTX 64
-static void *tracked[MAX_TRACKED];
-static negoex_context *tracked_ctx[MAX_TRACKED_CTX];
-
-static void track(void *p)
-{
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        if (tracked[i] == NULL) {
-            tracked[i] = p;
-            return;
-        }
-    }
-    fail_msg("too many live test buffers");
-}
-
-static void untrack(void *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        if (tracked[i] == p) {
-            tracked[i] = NULL;
-            return;
-        }
-    }
-    fail_msg("freeing an untracked test buffer");
-}
-
-static void *t_malloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    track(p);
-    return p;
-}
-
-static void *t_realloc(void *p, size_t n)
-{
-    /* p is looked up before realloc: its value is not to be used after */
-    if (p != NULL)
-        untrack(p);
-    void *q = realloc(p, n ? n : 1);
-    if (q == NULL && p != NULL)
-        track(p); /* still ours, released by the teardown */
-    assert_non_null(q);
-    track(q);
-    return q;
-}
-
-static void t_free(void *p)
-{
-    untrack(p);
-    free(p);
-}
-
-static uint8_t *t_load(const char *relpath, size_t *len)
-{
-    uint8_t *p = tu_load(relpath, len);
-    track(p);
-    return p;
-}
-
-static void ctx_track(negoex_context *c)
-{
-    for (size_t i = 0; i < MAX_TRACKED_CTX; i++) {
-        if (tracked_ctx[i] == NULL) {
-            tracked_ctx[i] = c;
-            return;
-        }
-    }
-    fail_msg("too many live contexts");
-}
-
-static void ctx_free(negoex_context *c)
-{
-    for (size_t i = 0; c != NULL && i < MAX_TRACKED_CTX; i++)
-        if (tracked_ctx[i] == c)
-            tracked_ctx[i] = NULL;
-    negoex_context_free(c);
-}
-
-static int release_all(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < MAX_TRACKED_CTX; i++) {
-        negoex_context_free(tracked_ctx[i]);
-        tracked_ctx[i] = NULL;
-    }
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        free(tracked[i]);
-        tracked[i] = NULL;
-    }
-    return 0;
-}
+/* Test memory and contexts are tracked (testutil: tu_malloc, tu_ctx_track, ...)
+ * and released by the tu_release_all teardown, so a failed assertion leaks nothing. */
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                              */
@@ -148,7 +48,7 @@ static const char *const MECH_GUID[3] = {NULL, "c0a28569-66ac-0000-0000-00000000
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 {
-    uint8_t *c = t_malloc(n ? n : 1);
+    uint8_t *c = tu_malloc(n ? n : 1);
     assert_non_null(c);
     if (n)
         memcpy(c, p, n);
@@ -284,7 +184,7 @@ static uint8_t *tok_swap(const uint8_t *t, size_t len, size_t i, size_t j)
 {
     negoex_message a = tok_msg(t, len, i), b = tok_msg(t, len, j);
     assert_true(a.offset < b.offset);
-    uint8_t *o = t_malloc(len);
+    uint8_t *o = tu_malloc(len);
     assert_non_null(o);
     size_t p = 0;
     memcpy(o + p, t, a.offset);
@@ -308,7 +208,7 @@ static uint8_t *tok_dup_msg(const uint8_t *t, size_t len, size_t i, size_t *out_
 {
     negoex_message a = tok_msg(t, len, i);
     size_t end = a.offset + a.raw.len;
-    uint8_t *o = t_malloc(len + a.raw.len);
+    uint8_t *o = tu_malloc(len + a.raw.len);
     assert_non_null(o);
     memcpy(o, t, end);
     memcpy(o + end, a.raw.data, a.raw.len);
@@ -319,7 +219,7 @@ static uint8_t *tok_dup_msg(const uint8_t *t, size_t len, size_t i, size_t *out_
 
 static uint8_t *tok_concat(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t *out_len)
 {
-    uint8_t *o = t_malloc(alen + blen);
+    uint8_t *o = tu_malloc(alen + blen);
     assert_non_null(o);
     memcpy(o, a, alen);
     memcpy(o + alen, b, blen);
@@ -400,7 +300,7 @@ static negoex_context *new_ctx(negoex_role role, const side_cfg *s, const negoex
     negoex_context *ctx = NULL;
     assert_int_equal(negoex_context_new(&ctx, role, &cfg), NEGOEX_OK);
     assert_non_null(ctx);
-    ctx_track(ctx);
+    tu_ctx_track(ctx);
     for (size_t i = 0; i < 2; i++)
         if (s->mechs[i] != 0)
             assert_int_equal(add_test_scheme(ctx, s->mechs[i], s, cfg.allocator), NEGOEX_OK);
@@ -435,7 +335,7 @@ static void wire_add(wire *w, const uint8_t *tok, size_t len)
         size_t cap = w->cap ? w->cap : 1024;
         while (cap < w->len + len)
             cap *= 2;
-        w->data = t_realloc(w->data, cap);
+        w->data = tu_realloc(w->data, cap);
         assert_non_null(w->data);
         w->cap = cap;
     }
@@ -480,7 +380,7 @@ static uint8_t *checked_step(party *p, wire *w, const uint8_t *in, size_t in_len
         assert_bytes_equal(t.data, t.len, w->data, w->len);
     else
         assert_bytes_equal(t.data, t.len, before, before_len);
-    t_free(before);
+    tu_free(before);
     *out_len = olen;
     return copy;
 }
@@ -496,7 +396,7 @@ static void drive(party *pi, party *pa, wire *w)
         assert_true(round < 32);
         size_t next_len = 0;
         uint8_t *next = checked_step(to, w, tok, len, &next_len);
-        t_free(tok);
+        tu_free(tok);
         tok = next;
         len = next_len;
         to = to == pa ? pi : pa;
@@ -521,7 +421,7 @@ static size_t load_mit_trace(const char *dir, int sending_only, char (*lines)[LI
     char rel[256];
     snprintf(rel, sizeof rel, "mit/scenarios/%s/trace.log", dir);
     size_t len = 0;
-    uint8_t *buf = t_load(rel, &len);
+    uint8_t *buf = tu_load_tracked(rel, &len);
     size_t n = 0;
     size_t pos = 0;
     while (pos < len) {
@@ -542,7 +442,7 @@ static size_t load_mit_trace(const char *dir, int sending_only, char (*lines)[LI
         }
         pos = end + 1;
     }
-    t_free(buf);
+    tu_free(buf);
     return n;
 }
 
@@ -652,9 +552,9 @@ static void run_scenario(const scenario *s)
         assert_bytes_equal(ti.data, ti.len, w.data, w.len);
     }
 
-    ctx_free(pi.ctx);
-    ctx_free(pa.ctx);
-    t_free(w.data);
+    tu_ctx_free(pi.ctx);
+    tu_ctx_free(pa.ctx);
+    tu_free(w.data);
     memset(&w, 0, sizeof w);
 }
 
@@ -790,12 +690,12 @@ static void test_accept_fail_error_token(void **state)
     assert_int_equal(negoex_context_step(I, t3, l3, &out, &lx), NEGOEX_ERR_SCHEME_FAILED);
     assert_int_equal(lx, 0);
     assert_int_equal(negoex_context_transcript(I).len, before);
-    t_free(t0);
-    t_free(t1);
-    t_free(t2);
-    t_free(t3);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t2);
+    tu_free(t3);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* Scenario 16 with KEY=accept-always (the acceptor's scheme has a key before
@@ -820,12 +720,12 @@ static void test_accept_fail_early_acceptor_key(void **state)
     for (round = 0; tok != NULL && round < 12; round++) {
         size_t next_len = 0;
         uint8_t *next = checked_step(to, &w, tok, len, &next_len);
-        t_free(tok);
+        tu_free(tok);
         tok = next;
         len = next_len;
         to = to == &pa ? &pi : &pa;
     }
-    t_free(tok);
+    tu_free(tok);
     static char want[MAX_LINES][LINE_LEN];
     size_t nwant = load_mit_trace("16-first-mech-accept-sec-context-fail", 1, want, MAX_LINES);
     int same = same_lines("the message sequence", "16 with KEY=accept-always", w.lines, w.nlines, want, nwant);
@@ -833,9 +733,9 @@ static void test_accept_fail_early_acceptor_key(void **state)
         fail_msg("messages %s scenario 16's%s; initiator %s, acceptor %s (want ERR_SCHEME_FAILED for both)",
                  same ? "identical to" : "differ from", round >= 12 ? " (no end after 12 tokens)" : "",
                  rc_name(pi.rc), rc_name(pa.rc));
-    ctx_free(pi.ctx);
-    ctx_free(pa.ctx);
-    t_free(w.data);
+    tu_ctx_free(pi.ctx);
+    tu_ctx_free(pa.ctx);
+    tu_free(w.data);
     memset(&w, 0, sizeof w);
 }
 
@@ -875,9 +775,9 @@ static void test_init_exchange_fail_without_optimistic(void **state)
                  rc_name(pi.rc), rc_name(pa.rc));
     assert_selected(pi.ctx, 2);
     assert_selected(pa.ctx, 2);
-    ctx_free(pi.ctx);
-    ctx_free(pa.ctx);
-    t_free(w.data);
+    tu_ctx_free(pi.ctx);
+    tu_ctx_free(pa.ctx);
+    tu_free(w.data);
     memset(&w, 0, sizeof w);
 }
 
@@ -930,7 +830,7 @@ static void snap_check(negoex_context *c, ctx_snap *s)
     assert_int_equal(negoex_context_peer_verified(c), s->verified);
     assert_int_equal(negoex_context_is_complete(c), s->complete);
     assert_ptr_equal(negoex_context_selected_scheme(c), s->selected);
-    t_free(s->transcript);
+    tu_free(s->transcript);
     s->transcript = NULL;
 }
 
@@ -982,11 +882,11 @@ static void finish_handshake(negoex_context *to, negoex_context *from, const uin
         int rc = negoex_context_step(ctx[k], cur, clen, &out, &olen);
         if (rc != NEGOEX_CONTINUE && rc != NEGOEX_COMPLETE)
             fail_msg("handshake step failed: %s (%d)", rc_name(rc), rc);
-        t_free(cur);
+        tu_free(cur);
         cur = olen ? dup_bytes(out, olen) : NULL;
         clen = olen;
     }
-    t_free(cur);
+    tu_free(cur);
     assert_true(negoex_context_is_complete(to));
     assert_true(negoex_context_is_complete(from));
     assert_true(negoex_context_peer_verified(to));
@@ -1018,7 +918,7 @@ static uint8_t *forge_exchange(uint32_t type, uint32_t seq, const negoex_guid *c
     size_t need = 0;
     assert_int_equal(negoex_write_exchange(NULL, 0, &need, type, &h, &g, (const uint8_t *)payload, strlen(payload)),
                      NEGOEX_OK);
-    uint8_t *o = t_malloc(need);
+    uint8_t *o = tu_malloc(need);
     assert_non_null(o);
     assert_int_equal(negoex_write_exchange(o, need, len, type, &h, &g, (const uint8_t *)payload, strlen(payload)),
                      NEGOEX_OK);
@@ -1033,7 +933,7 @@ static uint8_t *forge_verify(uint32_t seq, const negoex_guid *conv, const negoex
     static const uint8_t junk[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     size_t need = 0;
     assert_int_equal(negoex_write_verify(NULL, 0, &need, &h, scheme, 16, junk, sizeof junk), NEGOEX_OK);
-    uint8_t *o = t_malloc(need);
+    uint8_t *o = tu_malloc(need);
     assert_non_null(o);
     assert_int_equal(negoex_write_verify(o, need, len, &h, scheme, 16, junk, sizeof junk), NEGOEX_OK);
     return o;
@@ -1070,12 +970,12 @@ static void test_replayed_token(void **state)
     assert_int_equal(err.offset, l2 + 12);
 
     finish_handshake(A, I, t2, l2);
-    t_free(bad);
-    t_free(t0);
-    t_free(t1);
-    t_free(t2);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(bad);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t2);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_reordered_messages(void **state)
@@ -1091,23 +991,23 @@ static void test_reordered_messages(void **state)
     negoex_error_info err;
     negoex_context_last_error(A, &err);
     assert_int_equal(err.offset, tok_msg(t0, l0, 1).offset + 12);
-    t_free(sw);
+    tu_free(sw);
     /* the first AP_REQUEST before the metadata */
     sw = tok_swap(t0, l0, 1, 3);
     expect_rejected(A, sw, l0, NEGOEX_ERR_SEQUENCE);
-    t_free(sw);
+    tu_free(sw);
 
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     /* NEGO, META, META, CHALLENGE, VERIFY: CHALLENGE and VERIFY swapped */
     assert_int_equal(tok_count(t1, l1), 5);
     sw = tok_swap(t1, l1, 3, 4);
     expect_rejected(I, sw, l1, NEGOEX_ERR_SEQUENCE);
-    t_free(sw);
+    tu_free(sw);
     finish_handshake(I, A, t1, l1);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_duplicated_message(void **state)
@@ -1119,10 +1019,10 @@ static void test_duplicated_message(void **state)
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     uint8_t *d = tok_dup_msg(t0, l0, 1, &ld); /* META_DATA twice */
     expect_rejected(A, d, ld, NEGOEX_ERR_SEQUENCE);
-    t_free(d);
+    tu_free(d);
     d = tok_dup_msg(t0, l0, 0, &ld); /* INITIATOR_NEGO twice */
     expect_rejected(A, d, ld, NEGOEX_ERR_SEQUENCE);
-    t_free(d);
+    tu_free(d);
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     uint8_t *t2 = step_expect(I, t1, l1, CONT, &l2);
     assert_int_equal(tok_count(t2, l2), 2); /* AP_REQUEST, VERIFY */
@@ -1134,13 +1034,13 @@ static void test_duplicated_message(void **state)
     wr32(d + ap.raw.len + 12, ap.seq + 1);
     size_t lcut = 2 * ap.raw.len;
     expect_rejected(A, d, lcut, NEGOEX_ERR_UNEXPECTED_MESSAGE);
-    t_free(d);
+    tu_free(d);
     finish_handshake(A, I, t2, l2);
-    t_free(t0);
-    t_free(t1);
-    t_free(t2);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t2);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_wrong_conversation_id(void **state)
@@ -1160,7 +1060,7 @@ static void test_wrong_conversation_id(void **state)
         expect_rejected(A, bad, l0, NEGOEX_ERR_CONVERSATION_ID);
         negoex_context_last_error(A, &err);
         assert_int_equal(err.offset, tok_msg(t0, l0, k == 0 ? 2 : 1).offset + 24);
-        t_free(bad);
+        tu_free(bad);
     }
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
     uint8_t *bad = dup_bytes(t1, l1);
@@ -1170,13 +1070,13 @@ static void test_wrong_conversation_id(void **state)
     expect_rejected(I, bad, l1, NEGOEX_ERR_CONVERSATION_ID);
     negoex_context_last_error(I, &err);
     assert_int_equal(err.offset, v.offset + 24);
-    t_free(bad);
+    tu_free(bad);
     uint8_t *t2 = step_expect(I, t1, l1, DONE, &l0);
     assert_null(t2);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_wrong_role(void **state)
@@ -1195,22 +1095,22 @@ static void test_wrong_role(void **state)
     /* the acceptor, right SequenceNum and id, but a CHALLENGE */
     uint8_t *f = forge_exchange(NEGOEX_CHALLENGE, 9, &conv, 1, "\x00", &lf);
     expect_rejected(A, f, lf, NEGOEX_ERR_WRONG_ROLE);
-    t_free(f);
+    tu_free(f);
     /* the initiator, right SequenceNum (5 messages sent), but an AP_REQUEST */
     f = forge_exchange(NEGOEX_AP_REQUEST, 5, &conv, 1, "x", &lf);
     expect_rejected(I, f, lf, NEGOEX_ERR_WRONG_ROLE);
-    t_free(f);
+    tu_free(f);
     /* the initiator's own first token reflected back at it */
     expect_rejected(I, t0, l0, NEGOEX_ERR_WRONG_ROLE);
     /* the acceptor's own reply reflected back at it */
     expect_rejected(A, t1, l1, NEGOEX_ERR_WRONG_ROLE);
 
     finish_handshake(I, A, t1, l1);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
-    ctx_free(A2);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
+    tu_ctx_free(A2);
 }
 
 /* Swaps the two AuthSchemes of the first message (a NEGO) in place. */
@@ -1239,11 +1139,11 @@ static void test_downgrade_nego_swap(void **state)
     uint8_t *bad = dup_bytes(t0, l0);
     swap_nego_schemes(bad, l0);
     expect_rejected(A, bad, l0, NEGOEX_ERR_CHECKSUM_MISMATCH);
-    t_free(bad);
+    tu_free(bad);
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     /* two hops: the acceptor's VERIFY comes first and signs the tampered
      * list; the initiator refuses it */
@@ -1258,13 +1158,13 @@ static void test_downgrade_nego_swap(void **state)
     /* the genuine acceptor's reply still works */
     uint8_t *t1g = step_expect(A2, t0, l0, CONT, &l2);
     finish_handshake(I, A2, t1g, l2);
-    t_free(bad);
-    t_free(t0);
-    t_free(t1);
-    t_free(t1g);
-    ctx_free(I);
-    ctx_free(A);
-    ctx_free(A2);
+    tu_free(bad);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t1g);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
+    tu_ctx_free(A2);
 }
 
 /* Offset of the checksum value / type of the first VERIFY in a token. */
@@ -1290,17 +1190,17 @@ static void test_bad_checksum(void **state)
     uint8_t *bad = dup_bytes(t0, l0);
     bad[verify_value_offset(t0, l0) + 5] ^= 0x01;
     expect_rejected(A, bad, l0, NEGOEX_ERR_CHECKSUM_MISMATCH);
-    t_free(bad);
+    tu_free(bad);
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
     bad = dup_bytes(t1, l1);
     bad[verify_value_offset(t1, l1) + 11] ^= 0x80;
     expect_rejected(I, bad, l1, NEGOEX_ERR_CHECKSUM_MISMATCH);
-    t_free(bad);
+    tu_free(bad);
     assert_null(step_expect(I, t1, l1, DONE, &l2));
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     /* three hops: the VERIFY follows an AP_REQUEST in the same token, so the
      * scheme has stepped before the rejection; that is undone too */
@@ -1318,13 +1218,13 @@ static void test_bad_checksum(void **state)
     memcpy(bad, t2, l2);
     wr32(bad + v.offset + 72, 11);
     expect_rejected(A, bad, l2, NEGOEX_ERR_CHECKSUM_MISMATCH);
-    t_free(bad);
+    tu_free(bad);
     finish_handshake(A, I, t2, l2);
-    t_free(t0);
-    t_free(t1);
-    t_free(t2);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t2);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_unkeyed_checksum(void **state)
@@ -1351,17 +1251,17 @@ static void test_unkeyed_checksum(void **state)
         wr32(bad + verify_type_offset(t0, l0), cases[i].type);
         expect_rejected(A, bad, l0, cases[i].code);
     }
-    t_free(bad);
+    tu_free(bad);
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
     bad = dup_bytes(t1, l1);
     wr32(bad + verify_type_offset(t1, l1), 1);
     expect_rejected(I, bad, l1, NEGOEX_ERR_UNKEYED_CHECKSUM);
-    t_free(bad);
+    tu_free(bad);
     assert_null(step_expect(I, t1, l1, DONE, &l2));
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_token_too_large(void **state)
@@ -1375,7 +1275,7 @@ static void test_token_too_large(void **state)
     cfg.max_token_size = 100;
     negoex_context *I = new_ctx(NEGOEX_ROLE_INITIATOR, &s, &cfg);
     expect_rejected(I, NULL, 0, NEGOEX_ERR_TOKEN_TOO_LARGE);
-    ctx_free(I);
+    tu_ctx_free(I);
 
     /* incoming: one byte over the limit is refused, the genuine token fits */
     I = mk(NEGOEX_ROLE_INITIATOR, 1, EST, NULL);
@@ -1388,11 +1288,11 @@ static void test_token_too_large(void **state)
     uint8_t *big = tok_concat(t0, l0, last.raw.data, last.raw.len, &lb);
     expect_rejected(A, big, lb, NEGOEX_ERR_TOKEN_TOO_LARGE);
     expect_rejected(A, big, l0 + 1, NEGOEX_ERR_TOKEN_TOO_LARGE);
-    t_free(big);
+    tu_free(big);
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     /* outgoing: the acceptor's reply (NEGO + META = 177 bytes) is larger than
      * the initiator's NEGO (112 bytes) and than the limit */
@@ -1406,9 +1306,9 @@ static void test_token_too_large(void **state)
     A = new_ctx(NEGOEX_ROLE_ACCEPTOR, &sa, &cfg);
     expect_rejected(A, t0, l0, NEGOEX_ERR_TOKEN_TOO_LARGE);
     expect_rejected(A, t0, l0, NEGOEX_ERR_TOKEN_TOO_LARGE);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_transcript_too_large(void **state)
@@ -1420,10 +1320,10 @@ static void test_transcript_too_large(void **state)
     size_t l0, l1, lb;
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     negoex_config cfg;
     side_cfg s = both_mechs(1, EST);
@@ -1433,7 +1333,7 @@ static void test_transcript_too_large(void **state)
     cfg.max_transcript_size = l0 - 1;
     I = new_ctx(NEGOEX_ROLE_INITIATOR, &s, &cfg);
     expect_rejected(I, NULL, 0, NEGOEX_ERR_TRANSCRIPT_TOO_LARGE);
-    ctx_free(I);
+    tu_ctx_free(I);
 
     /* exactly the conversation: an oversized input is refused, the real
      * conversation fits */
@@ -1446,23 +1346,23 @@ static void test_transcript_too_large(void **state)
     uint8_t *big = tok_concat(t00, lb, t0, l0, &lb);
     assert_true(lb > l0 + l1);
     expect_rejected(A, big, lb, NEGOEX_ERR_TRANSCRIPT_TOO_LARGE);
-    t_free(t00);
-    t_free(big);
+    tu_free(t00);
+    tu_free(big);
     finish_handshake(A, I, t0, l0);
-    ctx_free(A);
-    ctx_free(I);
+    tu_ctx_free(A);
+    tu_ctx_free(I);
 
     /* one byte short: the acceptor cannot emit its reply */
     I = mk(NEGOEX_ROLE_INITIATOR, 1, EST, NULL);
-    t_free(t0);
+    tu_free(t0);
     t0 = step_expect(I, NULL, 0, CONT, &l0);
     negoex_config_init(&cfg);
     cfg.max_transcript_size = l0 + l1 - 1;
     A = new_ctx(NEGOEX_ROLE_ACCEPTOR, &s, &cfg);
     expect_rejected(A, t0, l0, NEGOEX_ERR_TRANSCRIPT_TOO_LARGE);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* Codec errors pass through, with the offset of the broken field. */
@@ -1498,7 +1398,7 @@ static void test_malformed_token(void **state)
     expect_rejected(A, bad, l0, NEGOEX_ERR_VERSION);
     negoex_context_last_error(A, &err);
     assert_int_equal(err.offset, 72);
-    t_free(bad);
+    tu_free(bad);
 
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     /* the acceptor's reply with garbage after it */
@@ -1507,12 +1407,12 @@ static void test_malformed_token(void **state)
     expect_rejected(I, g, lg, NEGOEX_ERR_TRUNCATED_HEADER);
     negoex_context_last_error(I, &err);
     assert_int_equal(err.offset, l1);
-    t_free(g);
+    tu_free(g);
     finish_handshake(I, A, t1, l1);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_after_completion(void **state)
@@ -1537,12 +1437,12 @@ static void test_after_completion(void **state)
     size_t lv;
     uint8_t *v = forge_verify(10, &conv, &g1, &lv);
     expect_rejected(A, v, lv, NEGOEX_ERR_COMPLETE);
-    t_free(v);
-    t_free(t0);
-    t_free(t1);
-    t_free(t2);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(v);
+    tu_free(t0);
+    tu_free(t1);
+    tu_free(t2);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* A VERIFY for a scheme other than the selected one is ignored (but is part
@@ -1571,14 +1471,14 @@ static void test_verify_other_scheme_ignored(void **state)
     negoex_bytes ta = negoex_context_transcript(A);
     assert_int_equal(ta.len, lt2 + l1);
     assert_memory_equal(ta.data, tok, lt2);
-    t_free(tmp);
-    t_free(tok);
-    t_free(v);
-    t_free(w);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(tmp);
+    tu_free(tok);
+    tu_free(v);
+    tu_free(w);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     /* two hops: the only VERIFY in the first token is for scheme 2: nothing
      * is verified, and the reply is what it would have been */
@@ -1594,12 +1494,12 @@ static void test_verify_other_scheme_ignored(void **state)
     assert_int_equal(tok_msg(t1, l1, 0).seq, 5);
     assert_int_equal(tok_msg(t1, l1, 3).type, NEGOEX_CHALLENGE);
     assert_int_equal(tok_msg(t1, l1, 4).type, NEGOEX_VERIFY);
-    t_free(v);
-    t_free(tok);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(v);
+    tu_free(tok);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 static void test_too_many_schemes(void **state)
@@ -1616,9 +1516,9 @@ static void test_too_many_schemes(void **state)
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     assert_int_equal(tok_msg(t0, l0, 0).u.nego.auth_scheme_count, 1);
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     negoex_context *c = NULL;
     cfg.max_schemes = 0;
@@ -1634,7 +1534,7 @@ static void test_duplicate_scheme(void **state)
     assert_int_equal(add_test_scheme(I, 1, &one, NULL), NEGOEX_ERR_DUPLICATE_SCHEME);
     assert_int_equal(add_test_scheme(I, 2, &one, NULL), NEGOEX_OK);
     assert_int_equal(add_test_scheme(I, 2, &one, NULL), NEGOEX_ERR_DUPLICATE_SCHEME);
-    ctx_free(I);
+    tu_ctx_free(I);
 }
 
 static void test_missing_token(void **state)
@@ -1651,15 +1551,15 @@ static void test_missing_token(void **state)
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     expect_rejected(A, NULL, 0, NEGOEX_ERR_MISSING_TOKEN);
     finish_handshake(I, A, t1, l1);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 
     /* the initiator's first step takes no input */
     I = mk(NEGOEX_ROLE_INITIATOR, 2, EST, NULL);
     expect_rejected(I, dummy, 1, NEGOEX_ERR_UNEXPECTED_MESSAGE);
-    ctx_free(I);
+    tu_ctx_free(I);
 }
 
 static void test_rng_failure(void **state)
@@ -1681,9 +1581,9 @@ static void test_rng_failure(void **state)
     expect_rejected(A, t0, l0, NEGOEX_ERR_RNG);
     ra.fail_at = 0;
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* negoex_context_last_error: "where the last rejected token failed". Every
@@ -1702,21 +1602,21 @@ static void test_last_error_every_rejection(void **state)
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     expect_last_error(A, t0, l0, NEGOEX_ERR_TOKEN_TOO_LARGE);
     expect_last_error(A, NULL, 0, NEGOEX_ERR_MISSING_TOKEN);
-    ctx_free(A);
+    tu_ctx_free(A);
     cfg.max_token_size = 1 << 20;
     cfg.max_transcript_size = 200;
     A = new_ctx(NEGOEX_ROLE_ACCEPTOR, &s, &cfg);
     expect_last_error(A, t0, l0, NEGOEX_ERR_TRANSCRIPT_TOO_LARGE);
-    ctx_free(A);
+    tu_ctx_free(A);
     A = mk(NEGOEX_ROLE_ACCEPTOR, 1, EST, NULL);
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
     expect_last_error(A, t0, l0, NEGOEX_ERR_COMPLETE);
-    t_free(step_expect(I, t1, l1, DONE, &l1));
+    tu_free(step_expect(I, t1, l1, DONE, &l1));
     expect_last_error(I, NULL, 0, NEGOEX_ERR_COMPLETE);
-    t_free(t0);
-    t_free(t1);
-    ctx_free(I);
-    ctx_free(A);
+    tu_free(t0);
+    tu_free(t1);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1786,10 +1686,10 @@ static void test_allocator_balance(void **state)
     size_t l0;
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
+    tu_free(t0);
     assert_true(st.live > 0);
-    ctx_free(I);
-    ctx_free(A);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
     assert_true(st.allocs > 10);
     assert_int_equal(st.live, 0);
     assert_int_equal(st.allocs, st.frees);
@@ -1805,7 +1705,7 @@ static negoex_context *oom_ctx(negoex_role role, const side_cfg *s, const negoex
         assert_null(c);
         assert_int_equal(negoex_context_new(&c, role, cfg), NEGOEX_OK);
     }
-    ctx_track(c);
+    tu_ctx_track(c);
     for (size_t i = 0; i < 2; i++) {
         rc = add_test_scheme(c, s->mechs[i], s, cfg->allocator);
         if (rc != NEGOEX_OK) {
@@ -1865,22 +1765,22 @@ static unsigned oom_sweep(unsigned hops, negoex_test_key_mode keys, int retry)
                 assert_true(st.injected);
                 t = negoex_context_transcript(ctx[who]);
                 assert_bytes_equal(t.data, t.len, before, before_len);
-                t_free(before);
+                tu_free(before);
                 if (!retry) {
                     failed = 1;
                     break;
                 }
                 continue; /* the same step again */
             }
-            t_free(before);
+            tu_free(before);
             first = 0;
             done[who] = rc == NEGOEX_COMPLETE;
-            t_free(cur);
+            tu_free(cur);
             cur = olen ? dup_bytes(out, olen) : NULL;
             clen = olen;
             who ^= 1;
         }
-        t_free(cur);
+        tu_free(cur);
         if (!failed) {
             if (!done[0] || !done[1]) {
                 print_error("hops %u keys %d retry %d, k=%lu: no completion after 64 steps (last: %s from the %s)\n",
@@ -1891,8 +1791,8 @@ static unsigned oom_sweep(unsigned hops, negoex_test_key_mode keys, int retry)
                 assert_bytes_equal(a0.data, a0.len, a1.data, a1.len);
             }
         }
-        ctx_free(ctx[0]);
-        ctx_free(ctx[1]);
+        tu_ctx_free(ctx[0]);
+        tu_ctx_free(ctx[1]);
         if (st.live != 0)
             fail_msg("k=%lu: %ld blocks leaked", k, st.live);
         if (!st.injected)
@@ -1937,7 +1837,7 @@ static void test_trace_lines(void **state)
     size_t l0;
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
     finish_handshake(A, I, t0, l0);
-    t_free(t0);
+    tu_free(t0);
 #define G1 "c0a28569-66ac-0000-0000-000000000000"
 #define G2 "d1b08469-2ca8-0000-0000-000000000000"
     static const char *const want_i[] = {
@@ -1969,13 +1869,13 @@ static void test_trace_lines(void **state)
     }
 #undef G1
 #undef G2
-    ctx_free(I);
-    ctx_free(A);
+    tu_ctx_free(I);
+    tu_ctx_free(A);
 }
 
 /* ------------------------------------------------------------------------ */
 
-#define SCN(i) {SCENARIOS[i].dir, test_scenario, NULL, release_all, &SCENARIOS[i]}
+#define SCN(i) {SCENARIOS[i].dir, test_scenario, NULL, tu_release_all, &SCENARIOS[i]}
 
 int main(void)
 {
@@ -1983,30 +1883,30 @@ int main(void)
         SCN(0), SCN(1), SCN(2), SCN(3), SCN(4), SCN(5), SCN(6), SCN(7), SCN(8), SCN(9), SCN(10), SCN(11),
         SCN(12), SCN(13), SCN(14), SCN(15), SCN(16), SCN(17), SCN(18), SCN(19), SCN(20), SCN(21), SCN(22),
         SCN(23), SCN(24), SCN(25),
-        cmocka_unit_test_teardown(test_accept_fail_error_token, release_all),
-        cmocka_unit_test_teardown(test_accept_fail_early_acceptor_key, release_all),
-        cmocka_unit_test_teardown(test_init_exchange_fail_without_optimistic, release_all),
-        cmocka_unit_test_teardown(test_replayed_token, release_all),
-        cmocka_unit_test_teardown(test_reordered_messages, release_all),
-        cmocka_unit_test_teardown(test_duplicated_message, release_all),
-        cmocka_unit_test_teardown(test_wrong_conversation_id, release_all),
-        cmocka_unit_test_teardown(test_wrong_role, release_all),
-        cmocka_unit_test_teardown(test_downgrade_nego_swap, release_all),
-        cmocka_unit_test_teardown(test_bad_checksum, release_all),
-        cmocka_unit_test_teardown(test_unkeyed_checksum, release_all),
-        cmocka_unit_test_teardown(test_token_too_large, release_all),
-        cmocka_unit_test_teardown(test_transcript_too_large, release_all),
-        cmocka_unit_test_teardown(test_malformed_token, release_all),
-        cmocka_unit_test_teardown(test_after_completion, release_all),
-        cmocka_unit_test_teardown(test_verify_other_scheme_ignored, release_all),
-        cmocka_unit_test_teardown(test_too_many_schemes, release_all),
-        cmocka_unit_test_teardown(test_duplicate_scheme, release_all),
-        cmocka_unit_test_teardown(test_missing_token, release_all),
-        cmocka_unit_test_teardown(test_rng_failure, release_all),
-        cmocka_unit_test_teardown(test_last_error_every_rejection, release_all),
-        cmocka_unit_test_teardown(test_allocator_balance, release_all),
-        cmocka_unit_test_teardown(test_allocator_failures, release_all),
-        cmocka_unit_test_teardown(test_trace_lines, release_all),
+        cmocka_unit_test_teardown(test_accept_fail_error_token, tu_release_all),
+        cmocka_unit_test_teardown(test_accept_fail_early_acceptor_key, tu_release_all),
+        cmocka_unit_test_teardown(test_init_exchange_fail_without_optimistic, tu_release_all),
+        cmocka_unit_test_teardown(test_replayed_token, tu_release_all),
+        cmocka_unit_test_teardown(test_reordered_messages, tu_release_all),
+        cmocka_unit_test_teardown(test_duplicated_message, tu_release_all),
+        cmocka_unit_test_teardown(test_wrong_conversation_id, tu_release_all),
+        cmocka_unit_test_teardown(test_wrong_role, tu_release_all),
+        cmocka_unit_test_teardown(test_downgrade_nego_swap, tu_release_all),
+        cmocka_unit_test_teardown(test_bad_checksum, tu_release_all),
+        cmocka_unit_test_teardown(test_unkeyed_checksum, tu_release_all),
+        cmocka_unit_test_teardown(test_token_too_large, tu_release_all),
+        cmocka_unit_test_teardown(test_transcript_too_large, tu_release_all),
+        cmocka_unit_test_teardown(test_malformed_token, tu_release_all),
+        cmocka_unit_test_teardown(test_after_completion, tu_release_all),
+        cmocka_unit_test_teardown(test_verify_other_scheme_ignored, tu_release_all),
+        cmocka_unit_test_teardown(test_too_many_schemes, tu_release_all),
+        cmocka_unit_test_teardown(test_duplicate_scheme, tu_release_all),
+        cmocka_unit_test_teardown(test_missing_token, tu_release_all),
+        cmocka_unit_test_teardown(test_rng_failure, tu_release_all),
+        cmocka_unit_test_teardown(test_last_error_every_rejection, tu_release_all),
+        cmocka_unit_test_teardown(test_allocator_balance, tu_release_all),
+        cmocka_unit_test_teardown(test_allocator_failures, tu_release_all),
+        cmocka_unit_test_teardown(test_trace_lines, tu_release_all),
     };
     _Static_assert(sizeof SCENARIOS / sizeof SCENARIOS[0] == 26, "one test per scenario");
     return cmocka_run_group_tests(tests, NULL, NULL);

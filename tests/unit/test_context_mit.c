@@ -38,95 +38,8 @@
 #include "checksum.h"
 #include "testutil.h"
 
-/* ------------------------------------------------------------------------ */
-/* Test memory. cmocka leaves a test by longjmp when an assertion fails, so   */
-/* everything a test allocates is tracked and released by the teardown: a     */
-/* failing test then leaves nothing in ASan's leak report to hide real leaks. */
-/* (The library's own allocations are not tracked; only the contexts.)        */
-/* ------------------------------------------------------------------------ */
-
-#define MAX_TRACKED 1024
-#define MAX_TRACKED_CTX 64
-static void *tracked[MAX_TRACKED];
-static negoex_context *tracked_ctx[MAX_TRACKED_CTX];
-
-static void track(void *p)
-{
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        if (tracked[i] == NULL) {
-            tracked[i] = p;
-            return;
-        }
-    }
-    fail_msg("too many live test buffers");
-}
-
-static void untrack(void *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        if (tracked[i] == p) {
-            tracked[i] = NULL;
-            return;
-        }
-    }
-    fail_msg("freeing an untracked test buffer");
-}
-
-static void *t_malloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    track(p);
-    return p;
-}
-
-static void t_free(void *p)
-{
-    untrack(p);
-    free(p);
-}
-
-static uint8_t *t_load(const char *relpath, size_t *len)
-{
-    uint8_t *p = tu_load(relpath, len);
-    track(p);
-    return p;
-}
-
-static void ctx_track(negoex_context *c)
-{
-    for (size_t i = 0; i < MAX_TRACKED_CTX; i++) {
-        if (tracked_ctx[i] == NULL) {
-            tracked_ctx[i] = c;
-            return;
-        }
-    }
-    fail_msg("too many live contexts");
-}
-
-static void ctx_free(negoex_context *c)
-{
-    for (size_t i = 0; c != NULL && i < MAX_TRACKED_CTX; i++)
-        if (tracked_ctx[i] == c)
-            tracked_ctx[i] = NULL;
-    negoex_context_free(c);
-}
-
-static int release_all(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < MAX_TRACKED_CTX; i++) {
-        negoex_context_free(tracked_ctx[i]);
-        tracked_ctx[i] = NULL;
-    }
-    for (size_t i = 0; i < MAX_TRACKED; i++) {
-        free(tracked[i]);
-        tracked[i] = NULL;
-    }
-    return 0;
-}
+/* Test memory and contexts are tracked (testutil: tu_malloc, tu_ctx_track, ...)
+ * and released by the tu_release_all teardown, so a failed assertion leaks nothing. */
 
 static const char *const MECH_OID[3] = {NULL, NEGOEX_TEST_MECH1_OID, NEGOEX_TEST_MECH2_OID};
 
@@ -209,7 +122,7 @@ static const char *rc_name(int rc)
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 {
-    uint8_t *c = t_malloc(n ? n : 1);
+    uint8_t *c = tu_malloc(n ? n : 1);
     assert_non_null(c);
     if (n)
         memcpy(c, p, n);
@@ -227,7 +140,7 @@ static uint8_t *load_mit(const char *dir, unsigned nn, const char *way, size_t *
         return NULL;
     }
     fclose(f);
-    return t_load(rel, len);
+    return tu_load_tracked(rel, len);
 }
 
 static int has_verify(const uint8_t *tok, size_t len)
@@ -306,7 +219,7 @@ static negoex_context *make(negoex_role role, const side_cfg *s, feed_rng *rng)
         cfg.optimistic = 0;
     negoex_context *ctx = NULL;
     assert_int_equal(negoex_context_new(&ctx, role, &cfg), NEGOEX_OK);
-    ctx_track(ctx);
+    tu_ctx_track(ctx);
     for (size_t i = 0; i < 2; i++)
         if (s->mechs[i])
             add_scheme(ctx, s->mechs[i], s);
@@ -324,7 +237,7 @@ static void check_our_verify(const negoex_message *v, const uint8_t *prefix, siz
     uint8_t key[32] = {0};
     key[0] = (uint8_t)(from_initiator ? 1 : 0);
     size_t n = plen + v->offset;
-    uint8_t *data = t_malloc(n ? n : 1);
+    uint8_t *data = tu_malloc(n ? n : 1);
     assert_non_null(data);
     if (plen)
         memcpy(data, prefix, plen);
@@ -333,7 +246,7 @@ static void check_our_verify(const negoex_message *v, const uint8_t *prefix, siz
                                     from_initiator ? NEGOEX_KEYUSAGE_INITIATOR_CHECKSUM
                                                    : NEGOEX_KEYUSAGE_ACCEPTOR_CHECKSUM,
                                     data, n, v->u.verify.checksum.data, v->u.verify.checksum.len);
-    t_free(data);
+    tu_free(data);
     assert_int_equal(rc, NEGOEX_OK);
 }
 
@@ -427,7 +340,7 @@ static int step(negoex_context *ctx, const uint8_t *in, size_t in_len, uint8_t *
         if (blen)
             assert_memory_equal(t.data, before, blen);
     }
-    t_free(before);
+    tu_free(before);
     return rc;
 }
 
@@ -473,41 +386,41 @@ static void test_acceptor_replay(void **state)
                 fail_msg("%s: our acceptor sent nothing where MIT sent %02u-a2i (%s)", s->dir, nn, rc_name(rc));
             compare_token(s->dir, nn, out, olen, mit, mlen, prefix, plen, 0, 0);
         }
-        t_free(mit);
+        tu_free(mit);
         if (rc < 0 || out == NULL) {
-            t_free(out);
+            tu_free(out);
             break;
         }
-        uint8_t *np = t_malloc(plen + olen);
+        uint8_t *np = tu_malloc(plen + olen);
         assert_non_null(np);
         memcpy(np, prefix, plen);
         memcpy(np + plen, out, olen);
-        t_free(prefix);
-        t_free(out);
+        tu_free(prefix);
+        tu_free(out);
         prefix = np;
         plen += olen;
 
         size_t ilen;
         uint8_t *in = load_mit(s->dir, nn + 1, "i2a", &ilen);
         if (in == NULL || has_verify(in, ilen)) {
-            t_free(in);
+            tu_free(in);
             break;
         }
         rc = step(A, in, ilen, &out, &olen);
         if (rc < 0 && rc != NEGOEX_ERR_SCHEME_FAILED)
             fail_msg("%s: our acceptor refused MIT's %02u-i2a: %s", s->dir, nn + 1, rc_name(rc));
-        np = t_malloc(plen + ilen);
+        np = tu_malloc(plen + ilen);
         assert_non_null(np);
         memcpy(np, prefix, plen);
         memcpy(np + plen, in, ilen);
-        t_free(prefix);
+        tu_free(prefix);
         prefix = np;
         plen += ilen;
-        t_free(in);
+        tu_free(in);
     }
-    t_free(prefix);
-    t_free(t0);
-    ctx_free(A);
+    tu_free(prefix);
+    tu_free(t0);
+    tu_ctx_free(A);
 }
 
 static void test_initiator_replay(void **state)
@@ -530,7 +443,7 @@ static void test_initiator_replay(void **state)
         /* 07: no key, nothing sent */
         assert_int_equal(rc, NEGOEX_ERR_NO_KEY);
         assert_null(out);
-        ctx_free(I);
+        tu_ctx_free(I);
         return;
     }
     assert_int_equal(rc, NEGOEX_CONTINUE);
@@ -556,26 +469,26 @@ static void test_initiator_replay(void **state)
             fail_msg("%s: our initiator returned %s on MIT's reply (%zu bytes out), want ERR_NO_COMMON_SCHEME",
                      s->dir, rc_name(rc), olen);
         assert_null(out);
-        t_free(in);
-        t_free(prefix);
-        t_free(mit0);
-        ctx_free(I);
+        tu_free(in);
+        tu_free(prefix);
+        tu_free(mit0);
+        tu_ctx_free(I);
         return;
     }
     for (unsigned nn = 1;; nn += 2) {
         size_t alen;
         uint8_t *in = load_mit(s->dir, nn, "a2i", &alen);
         if (in == NULL || has_verify(in, alen)) {
-            t_free(in);
+            tu_free(in);
             break;
         }
         rc = step(I, in, alen, &out, &olen);
-        uint8_t *np = t_malloc(plen + alen);
+        uint8_t *np = tu_malloc(plen + alen);
         assert_non_null(np);
         memcpy(np, prefix, plen);
         memcpy(np + plen, in, alen);
-        t_free(prefix);
-        t_free(in);
+        tu_free(prefix);
+        tu_free(in);
         prefix = np;
         plen += alen;
         size_t mlen;
@@ -584,32 +497,32 @@ static void test_initiator_replay(void **state)
             /* 16: MIT's acceptor said "fail"; MIT's initiator sent a reject */
             if (mit != NULL || rc != NEGOEX_ERR_SCHEME_FAILED)
                 fail_msg("%s: our initiator refused MIT's %02u-a2i: %s", s->dir, nn, rc_name(rc));
-            t_free(out);
+            tu_free(out);
             break;
         }
         if (mit == NULL) {
             if (olen != 0)
                 fail_msg("%s: our initiator sent %zu bytes where MIT sent no NEGOEX token (%02u)", s->dir, olen,
                          nn + 1);
-            t_free(out);
+            tu_free(out);
             break;
         }
         if (olen == 0)
             fail_msg("%s: our initiator sent nothing where MIT sent %02u-i2a", s->dir, nn + 1);
         compare_token(s->dir, nn + 1, out, olen, mit, mlen, prefix, plen, 1, 1);
-        t_free(mit);
-        np = t_malloc(plen + olen);
+        tu_free(mit);
+        np = tu_malloc(plen + olen);
         assert_non_null(np);
         memcpy(np, prefix, plen);
         memcpy(np + plen, out, olen);
-        t_free(prefix);
-        t_free(out);
+        tu_free(prefix);
+        tu_free(out);
         prefix = np;
         plen += olen;
     }
-    t_free(prefix);
-    t_free(mit0);
-    ctx_free(I);
+    tu_free(prefix);
+    tu_free(mit0);
+    tu_ctx_free(I);
 }
 
 #define NREPLAY (sizeof REPLAYS / sizeof REPLAYS[0])
@@ -623,11 +536,11 @@ int main(void)
     for (size_t i = 0; i < NREPLAY; i++) {
         if (strcmp(REPLAYS[i].dir, "07-no-keys") != 0) {
             snprintf(names[n], sizeof names[0], "acceptor %s", REPLAYS[i].dir);
-            tests[n] = (struct CMUnitTest){names[n], test_acceptor_replay, NULL, release_all, &REPLAYS[i]};
+            tests[n] = (struct CMUnitTest){names[n], test_acceptor_replay, NULL, tu_release_all, &REPLAYS[i]};
             n++;
         }
         snprintf(names[n], sizeof names[0], "initiator %s", REPLAYS[i].dir);
-        tests[n] = (struct CMUnitTest){names[n], test_initiator_replay, NULL, release_all, &REPLAYS[i]};
+        tests[n] = (struct CMUnitTest){names[n], test_initiator_replay, NULL, tu_release_all, &REPLAYS[i]};
         n++;
     }
     assert_int_equal(n, sizeof tests / sizeof tests[0]);
