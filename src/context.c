@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "checksum.h"
+#include "context_internal.h"
 
 #define DEFAULT_MAX_TOKEN ((size_t)1 << 20)
 #define DEFAULT_MAX_TRANSCRIPT ((size_t)4 << 20)
@@ -924,8 +925,8 @@ static void rollback(negoex_context *ctx)
         ctx->failed = 1; /* the scheme saw the token and cannot be restored */
 }
 
-int negoex_context_step(negoex_context *ctx, const uint8_t *in, size_t in_len, const uint8_t **out,
-                        size_t *out_len)
+int negoex_context_step_checked(negoex_context *ctx, const uint8_t *in, size_t in_len, const uint8_t **out,
+                                size_t *out_len, negoex_step_check_fn check, void *check_ud)
 {
     if (ctx == NULL || out == NULL || out_len == NULL || (in == NULL && in_len != 0))
         return NEGOEX_ERR_INVALID_ARGUMENT;
@@ -992,14 +993,36 @@ int negoex_context_step(negoex_context *ctx, const uint8_t *in, size_t in_len, c
     }
     if (ctx->st.phase == PHASE_START)
         ctx->st.phase = PHASE_EXCHANGE;
+    int result = NEGOEX_CONTINUE;
+    if (ctx->st.scheme_complete && ctx->st.peer_verified) {
+        ctx->st.phase = PHASE_COMPLETE;
+        result = NEGOEX_COMPLETE;
+    }
+    if (check != NULL) {
+        /* The caller's own checks on this token (SPNEGO's mechListMIC) run
+         * on the stepped state; failing them undoes the step. */
+        rc = check(check_ud, ctx, result);
+        if (rc < 0) {
+            rollback(ctx);
+            ctx->out.len = 0;
+            return rc;
+        }
+    }
     commit(ctx);
     *out = ctx->out.len ? ctx->out.data : NULL;
     *out_len = ctx->out.len;
-    if (ctx->st.scheme_complete && ctx->st.peer_verified) {
-        ctx->st.phase = PHASE_COMPLETE;
-        return NEGOEX_COMPLETE;
-    }
-    return NEGOEX_CONTINUE;
+    return result;
+}
+
+int negoex_context_step(negoex_context *ctx, const uint8_t *in, size_t in_len, const uint8_t **out,
+                        size_t *out_len)
+{
+    return negoex_context_step_checked(ctx, in, in_len, out, out_len, NULL, NULL);
+}
+
+const negoex_allocator *negoex_context_allocator(const negoex_context *ctx)
+{
+    return ctx->alloc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1019,6 +1042,15 @@ negoex_role negoex_context_role(const negoex_context *ctx)
 negoex_scheme *negoex_context_selected_scheme(const negoex_context *ctx)
 {
     return ctx != NULL && ctx->st.selected >= 0 ? ctx->schemes[ctx->st.selected] : NULL;
+}
+
+/* The selected scheme as of now: inside a step check that is the working clone. */
+static negoex_scheme *live_selected(const negoex_context *ctx)
+{
+    if (ctx == NULL || ctx->st.selected < 0)
+        return NULL;
+    negoex_scheme *w = ctx->work[ctx->st.selected];
+    return w != NULL ? w : ctx->schemes[ctx->st.selected];
 }
 
 int negoex_context_conversation_id(const negoex_context *ctx, negoex_guid *out)
@@ -1060,17 +1092,27 @@ size_t negoex_context_heap_bytes(const negoex_context *ctx)
 
 int negoex_context_make_mic(negoex_context *ctx, const uint8_t *data, size_t len, negoex_buf *mic)
 {
-    negoex_scheme *s = negoex_context_selected_scheme(ctx);
-    if (s == NULL || s->cls->make_mic == NULL || mic == NULL || !negoex_context_is_complete(ctx))
+    negoex_scheme *s = live_selected(ctx);
+    if (s == NULL || mic == NULL || !negoex_context_is_complete(ctx))
         return NEGOEX_ERR_INVALID_ARGUMENT;
+    if (s->cls->make_mic == NULL)
+        return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
     return s->cls->make_mic(s, data, len, mic) < 0 ? NEGOEX_ERR_SCHEME_FAILED : NEGOEX_OK;
 }
 
 int negoex_context_verify_mic(negoex_context *ctx, const uint8_t *data, size_t len, const uint8_t *mic,
                               size_t mic_len)
 {
-    negoex_scheme *s = negoex_context_selected_scheme(ctx);
-    if (s == NULL || s->cls->verify_mic == NULL || !negoex_context_is_complete(ctx))
+    negoex_scheme *s = live_selected(ctx);
+    if (s == NULL || mic == NULL || !negoex_context_is_complete(ctx))
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    return s->cls->verify_mic(s, data, len, mic, mic_len) < 0 ? NEGOEX_ERR_CHECKSUM_MISMATCH : NEGOEX_OK;
+    if (s->cls->verify_mic == NULL)
+        return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
+    return s->cls->verify_mic(s, data, len, mic, mic_len) < 0 ? NEGOEX_ERR_SPNEGO_MIC_MISMATCH : NEGOEX_OK;
+}
+
+int negoex_context_requires_mic(const negoex_context *ctx)
+{
+    negoex_scheme *s = live_selected(ctx);
+    return s != NULL && s->cls->requires_mic != NULL && s->cls->requires_mic(s) > 0;
 }

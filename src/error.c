@@ -59,6 +59,19 @@ static const struct error_entry errors[] = {
     {NEGOEX_ERR_MISSING_TOKEN, "MISSING_TOKEN", "a token is required at this step"},
     {NEGOEX_ERR_FAILED, "FAILED", "context has failed"},
     {NEGOEX_ERR_KEY_SIZE, "KEY_SIZE", "key length does not match its enctype"},
+    {NEGOEX_ERR_DER_TRUNCATED, "DER_TRUNCATED", "DER element runs past the end of its container"},
+    {NEGOEX_ERR_DER_LENGTH, "DER_LENGTH", "DER length indefinite, non-minimal or too large"},
+    {NEGOEX_ERR_DER_TAG, "DER_TAG", "unexpected DER tag, or a field repeated or out of order"},
+    {NEGOEX_ERR_DER_TRAILING, "DER_TRAILING", "bytes after the end of the DER structure"},
+    {NEGOEX_ERR_DER_VALUE, "DER_VALUE", "malformed DER value"},
+    {NEGOEX_ERR_SPNEGO_OID, "SPNEGO_OID", "GSS token framing does not name SPNEGO"},
+    {NEGOEX_ERR_SPNEGO_UNEXPECTED, "SPNEGO_UNEXPECTED", "SPNEGO token or field not allowed at this point"},
+    {NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, "SPNEGO_NO_COMMON_MECH", "no mutually supported SPNEGO mechanism"},
+    {NEGOEX_ERR_SPNEGO_REJECTED, "SPNEGO_REJECTED", "peer rejected the negotiation"},
+    {NEGOEX_ERR_SPNEGO_MIC_MISSING, "SPNEGO_MIC_MISSING", "required mechListMIC missing"},
+    {NEGOEX_ERR_SPNEGO_MIC_MISMATCH, "SPNEGO_MIC_MISMATCH", "mechListMIC does not verify"},
+    {NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED, "SPNEGO_MIC_UNSUPPORTED",
+     "mechListMIC required but the auth scheme cannot make or verify one"},
 };
 
 static const struct error_entry *find(int code)

@@ -80,12 +80,15 @@ NEGOEX_API negoex_bytes negoex_context_transcript(const negoex_context *ctx);
 /* Bytes of heap the context holds now (for benchmarks and limits). */
 NEGOEX_API size_t negoex_context_heap_bytes(const negoex_context *ctx);
 
-/* SPNEGO mechListMIC through the selected scheme (NEGOEX_ERR_INVALID_ARGUMENT
- * if none is selected or it has no MIC support). mic is appended. */
+/* SPNEGO mechListMIC through the selected scheme, once complete
+ * (NEGOEX_ERR_INVALID_ARGUMENT before; NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED if
+ * the scheme has no MIC methods). mic is appended. */
 NEGOEX_API NEGOEX_WUR int negoex_context_make_mic(negoex_context *ctx, const uint8_t *data, size_t len,
                                                   negoex_buf *mic);
 NEGOEX_API NEGOEX_WUR int negoex_context_verify_mic(negoex_context *ctx, const uint8_t *data, size_t len,
                                                     const uint8_t *mic, size_t mic_len);
+/* 1 if the selected scheme asks for a mechListMIC (scheme.h requires_mic). */
+NEGOEX_API int negoex_context_requires_mic(const negoex_context *ctx);
 
 #ifdef __cplusplus
 }

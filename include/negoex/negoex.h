@@ -87,7 +87,23 @@ typedef enum negoex_error {
     NEGOEX_ERR_FAILED = -78,               /* context already failed; create a new one */
     NEGOEX_ERR_KEY_SIZE = -79,             /* key length does not fit the enctype */
 
-    NEGOEX_ERR_LAST_ = -100
+    /* DER / SPNEGO codec (-100 .. -109): reported with the byte offset. */
+    NEGOEX_ERR_DER_TRUNCATED = -100,       /* a TLV runs past the end of what encloses it */
+    NEGOEX_ERR_DER_LENGTH = -101,          /* indefinite, non-minimal or oversized length */
+    NEGOEX_ERR_DER_TAG = -102,             /* unexpected tag, or a field repeated / out of order */
+    NEGOEX_ERR_DER_TRAILING = -103,        /* bytes after the structure */
+    NEGOEX_ERR_DER_VALUE = -104,           /* bad OID, ENUMERATED, BIT STRING or empty list */
+    NEGOEX_ERR_SPNEGO_OID = -105,          /* GSS framing names another mechanism */
+
+    /* SPNEGO context (-110 .. -119). */
+    NEGOEX_ERR_SPNEGO_UNEXPECTED = -110,   /* token kind or field not allowed at this point */
+    NEGOEX_ERR_SPNEGO_NO_COMMON_MECH = -111, /* NEGOEX not offered / peer chose a mech we lack */
+    NEGOEX_ERR_SPNEGO_REJECTED = -112,     /* the peer sent negState reject */
+    NEGOEX_ERR_SPNEGO_MIC_MISSING = -113,  /* a required mechListMIC did not come */
+    NEGOEX_ERR_SPNEGO_MIC_MISMATCH = -114, /* mechListMIC does not verify */
+    NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED = -115, /* MIC required, the scheme cannot make or check one */
+
+    NEGOEX_ERR_LAST_ = -128
 } negoex_error;
 
 /* Text for an error code ("unknown error" for codes not listed above). */

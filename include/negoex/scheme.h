@@ -94,6 +94,11 @@ typedef struct negoex_scheme_class {
     int (*clone)(const negoex_scheme *s, negoex_scheme **copy);
 
     void (*destroy)(negoex_scheme *s);
+
+    /* Optional (NULL = no): 1 if the scheme wants SPNEGO's mechListMIC even
+     * when NEGOEX was the initiator's first mechanism (MIT asks a mech this
+     * through GSS_C_INQ_REQUIRE_MECHLIST_MIC). */
+    int (*requires_mic)(negoex_scheme *s);
 } negoex_scheme_class;
 
 struct negoex_scheme {

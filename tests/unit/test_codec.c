@@ -2221,6 +2221,18 @@ static const struct {
     ERR(MISSING_TOKEN),
     ERR(FAILED),
     ERR(KEY_SIZE),
+    ERR(DER_TRUNCATED),
+    ERR(DER_LENGTH),
+    ERR(DER_TAG),
+    ERR(DER_TRAILING),
+    ERR(DER_VALUE),
+    ERR(SPNEGO_OID),
+    ERR(SPNEGO_UNEXPECTED),
+    ERR(SPNEGO_NO_COMMON_MECH),
+    ERR(SPNEGO_REJECTED),
+    ERR(SPNEGO_MIC_MISSING),
+    ERR(SPNEGO_MIC_MISMATCH),
+    ERR(SPNEGO_MIC_UNSUPPORTED),
 };
 #undef ERR
 #define ERROR_CODE_COUNT (sizeof ERROR_CODES / sizeof ERROR_CODES[0])
@@ -2263,7 +2275,7 @@ static void test_error_strings(void **state)
     }
 
     /* codes outside the enum */
-    static const int unknown[] = {1, 42, -8, -19, -41, -59, -80, -99, -101, -1000, INT_MIN, INT_MAX};
+    static const int unknown[] = {1, 42, -8, -19, -41, -59, -80, -99, -106, -109, -116, -127, -1000, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_string_equal(negoex_strerror(unknown[i]), "unknown error");
         assert_string_equal(negoex_error_name(unknown[i]), "UNKNOWN");
