@@ -1001,7 +1001,7 @@ int negoex_context_step_checked(negoex_context *ctx, const uint8_t *in, size_t i
     if (check != NULL) {
         /* The caller's own checks on this token (SPNEGO's mechListMIC) run
          * on the stepped state; failing them undoes the step. */
-        rc = check(check_ud, ctx, result);
+        rc = check(check_ud, ctx, result, ctx->out.len ? ctx->out.data : NULL, ctx->out.len);
         if (rc < 0) {
             rollback(ctx);
             ctx->out.len = 0;

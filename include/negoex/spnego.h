@@ -170,7 +170,7 @@ NEGOEX_API void negoex_spnego_free(negoex_spnego *sp);
 /*
  * One step. in/in_len: the peer's SPNEGO token (NULL/0 for the initiator's
  * first call). The initiator's first call may also get a server's
- * NegTokenInit2 (SMB2 NEGOTIATE), taken as hints. *out/*out_len: the token
+ * NegTokenInit2 (SMB2 NEGOTIATE), taken as hints. *out and *out_len: the token
  * to send, owned by the context, valid until the next call.
  * Returns NEGOEX_CONTINUE, NEGOEX_COMPLETE or a negative error. A token
  * rejected for its content leaves the context as it was. On other errors
