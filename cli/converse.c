@@ -1,4 +1,4 @@
-/* `negoex initiate|accept --raw`: one side of a conversation over a line
+/* `negoex initiate|accept`: one side of a conversation over a line
  * protocol on stdin/stdout, so a peer (another process, a script, MIT through
  * a driver) can sit on the other end. */
 #include <stdio.h>
@@ -11,16 +11,17 @@
 static void usage(FILE *f, const char *cmd)
 {
     fprintf(f,
-            "usage: negoex %s --raw [options]\n"
+            "usage: negoex %s [options]\n"
             "\n"
-            "Speaks one side of a NEGOEX conversation. Prints `TOKEN <hex>` (or `TOKEN -`\n"
-            "when there is nothing to send) and then `STATUS CONTINUE|COMPLETE|ERROR <text>`;\n"
-            "reads the peer's tokens, one hex line each (a `TOKEN ` prefix is accepted and\n"
-            "`STATUS` lines are skipped, so two instances can be wired to each other).\n"
-            "The initiator prints its first token without input.\n"
+            "Speaks one side of a SPNEGO/NEGOEX conversation. Prints `TOKEN <hex>` (or\n"
+            "`TOKEN -` when there is nothing to send; with --http `Negotiate <base64>`)\n"
+            "and then `STATUS CONTINUE|COMPLETE|ERROR <text>`; reads the peer's tokens,\n"
+            "one line each: hex, `TOKEN <hex>`, or an HTTP `Negotiate <base64>` line\n"
+            "(`Authorization:` / `WWW-Authenticate:` prefixes accepted). `STATUS` lines\n"
+            "are skipped, so two instances can be wired to each other. The initiator\n"
+            "prints its first token without input.\n"
             "\n"
             "options:\n"
-            "  --raw                  bare NEGOEX tokens (required until SPNEGO framing lands)\n"
             "%s",
             cmd, cli_session_usage);
 }
@@ -38,6 +39,27 @@ static int read_token(uint8_t **tok, size_t *len)
             p[--n] = '\0';
         if (strncmp(p, "STATUS", 6) == 0)
             continue;
+        size_t off, vlen;
+        if (cli_http_negotiate_value((const uint8_t *)p, (size_t)n, &off, &vlen)) {
+            if (vlen == 0 || (vlen == 1 && p[off] == '-'))
+                continue;
+            cli_buffer b = {malloc(vlen), vlen};
+            if (b.data == NULL) {
+                free(line);
+                cli_error("out of memory");
+                return -1;
+            }
+            memcpy(b.data, p + off, vlen);
+            free(line);
+            if (cli_decode_in_place(&b, CLI_INPUT_BASE64) != 0) {
+                cli_buffer_free(&b);
+                cli_error("Negotiate value is not base64");
+                return -1;
+            }
+            *tok = b.data;
+            *len = b.len;
+            return 1;
+        }
         if (strncmp(p, "TOKEN ", 6) == 0)
             p += 6;
         if (strcmp(p, "-") == 0 || *p == '\0')
@@ -45,7 +67,7 @@ static int read_token(uint8_t **tok, size_t *len)
         int rc = cli_hex_decode(p, strlen(p), tok, len);
         free(line);
         if (rc != 0) {
-            cli_error("input is not a hex token");
+            cli_error("input is not a hex token or a Negotiate line");
             return -1;
         }
         return 1;
@@ -54,13 +76,18 @@ static int read_token(uint8_t **tok, size_t *len)
     return 0;
 }
 
-static void print_token(const uint8_t *out, size_t len)
+static void print_token(const uint8_t *out, size_t len, int http)
 {
-    fputs("TOKEN ", stdout);
-    if (len == 0)
-        fputs("-", stdout);
-    else
-        cli_print_hex(stdout, out, len);
+    if (http && len != 0) {
+        fputs("Negotiate ", stdout);
+        cli_print_base64(stdout, out, len);
+    } else {
+        fputs("TOKEN ", stdout);
+        if (len == 0)
+            fputs("-", stdout);
+        else
+            cli_print_hex(stdout, out, len);
+    }
     fputc('\n', stdout);
 }
 
@@ -82,12 +109,12 @@ static int converse(int argc, char **argv, negoex_role role)
             return CLI_EXIT_USAGE;
         }
     }
-    if (!o.raw) {
-        cli_error("SPNEGO framing is not implemented yet; pass --raw for bare NEGOEX tokens");
+    if (o.raw && o.http) {
+        cli_error("--http carries SPNEGO tokens; it does not go with --raw");
         return CLI_EXIT_USAGE;
     }
-    negoex_context *ctx;
-    if (cli_session_context(&o, role, &ctx) != 0)
+    cli_session sess;
+    if (cli_session_open(&o, role, &sess) != 0)
         return CLI_EXIT_USAGE;
 
     int status = CLI_EXIT_INVALID;
@@ -107,13 +134,13 @@ static int converse(int argc, char **argv, negoex_role role)
         first = 0;
         const uint8_t *out;
         size_t out_len;
-        int rc = negoex_context_step(ctx, in, in_len, &out, &out_len);
+        int rc = cli_session_step(&sess, in, in_len, &out, &out_len);
         free(in);
         if (rc < 0) {
             negoex_error_info e;
-            negoex_context_last_error(ctx, &e);
+            cli_session_last_error(&sess, &e);
             if (out_len)
-                print_token(out, out_len); /* the scheme's error token for the peer */
+                print_token(out, out_len, o.http); /* the reject or error token for the peer */
             if (e.field != NULL)
                 printf("STATUS ERROR %s: %s (%s, offset %zu)\n", negoex_error_name(rc), negoex_strerror(rc),
                        e.field, e.offset);
@@ -121,7 +148,7 @@ static int converse(int argc, char **argv, negoex_role role)
                 printf("STATUS ERROR %s: %s\n", negoex_error_name(rc), negoex_strerror(rc));
             break;
         }
-        print_token(out, out_len);
+        print_token(out, out_len, o.http);
         printf("STATUS %s\n", rc == NEGOEX_COMPLETE ? "COMPLETE" : "CONTINUE");
         fflush(stdout);
         if (rc == NEGOEX_COMPLETE) {
@@ -130,7 +157,7 @@ static int converse(int argc, char **argv, negoex_role role)
         }
     }
     fflush(stdout);
-    negoex_context_free(ctx);
+    cli_session_close(&sess);
     return status;
 }
 

@@ -4,10 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <negoex/scheme_nxtoy.h>
+
 #include "cli.h"
 
 const char cli_session_usage[] =
-    "  --scheme test          auth scheme (only `test`, MIT's negoextest, for now)\n"
+    "  --raw                  bare NEGOEX tokens (default: SPNEGO, RFC 4178)\n"
+    "  --http                 tokens as `Negotiate <base64>` lines (HTTP, RFC 4559)\n"
+    "  --scheme NAME          auth scheme: test (MIT's negoextest; default) or nxtoy\n"
+    "                         (MIT's toy module: real keys and SPNEGO MICs)\n"
+    "  --force-mic            nxtoy asks SPNEGO for a mechListMIC\n"
+    "  --always-mic           SPNEGO requires a mechListMIC either way\n"
+    "  --offer OID            initiator: also list this mechanism (repeatable; e.g.\n"
+    "                         1.2.840.48018.1.2.2 1.2.840.113554.1.2.2 for Windows' order)\n"
+    "  --negoex-position N    initiator: NEGOEX's place among the offered mechanisms (0)\n"
     "  --mech-oid OID         a test-scheme mechanism, in preference order (repeatable;\n"
     "                         default " NEGOEX_TEST_MECH1_OID " " NEGOEX_TEST_MECH2_OID ")\n"
     "  --hops N               scheme round trips the initiator asks for (default 1)\n"
@@ -40,6 +50,35 @@ int cli_session_option(cli_session_opts *o, int argc, char **argv, int *i)
     const char *a = argv[*i], *v;
     if (strcmp(a, "--raw") == 0) {
         o->raw = 1;
+    } else if (strcmp(a, "--http") == 0) {
+        o->http = 1;
+    } else if (strcmp(a, "--force-mic") == 0) {
+        o->force_mic = 1;
+    } else if (strcmp(a, "--always-mic") == 0) {
+        o->always_mic = 1;
+    } else if (strcmp(a, "--offer") == 0) {
+        if ((v = value(argc, argv, i)) == NULL)
+            return -1;
+        if (o->noffer == CLI_MAX_MECHS) {
+            cli_error("at most %d offered mechanisms", CLI_MAX_MECHS);
+            return -1;
+        }
+        size_t n;
+        if (negoex_oid_encode(v, o->offer[o->noffer], sizeof o->offer[0], &n) != NEGOEX_OK) {
+            cli_error("--offer: '%s' is not a dotted OID", v);
+            return -1;
+        }
+        o->offer_len[o->noffer++] = n;
+    } else if (strcmp(a, "--negoex-position") == 0) {
+        if ((v = value(argc, argv, i)) == NULL)
+            return -1;
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || n > CLI_MAX_MECHS) {
+            cli_error("--negoex-position takes 0..%d", CLI_MAX_MECHS);
+            return -1;
+        }
+        o->negoex_position = (size_t)n;
     } else if (strcmp(a, "--trace") == 0) {
         o->trace = 1;
     } else if (strcmp(a, "--no-optimistic") == 0) {
@@ -47,8 +86,12 @@ int cli_session_option(cli_session_opts *o, int argc, char **argv, int *i)
     } else if (strcmp(a, "--scheme") == 0) {
         if ((v = value(argc, argv, i)) == NULL)
             return -1;
-        if (strcmp(v, "test") != 0) {
-            cli_error("unknown scheme '%s' (available: test)", v);
+        if (strcmp(v, "test") == 0) {
+            o->scheme = CLI_SCHEME_TEST;
+        } else if (strcmp(v, "nxtoy") == 0) {
+            o->scheme = CLI_SCHEME_NXTOY;
+        } else {
+            cli_error("unknown scheme '%s' (available: test, nxtoy)", v);
             return -1;
         }
     } else if (strcmp(a, "--hops") == 0) {
@@ -126,6 +169,26 @@ int cli_session_context(const cli_session_opts *o, negoex_role role, negoex_cont
         cli_error("context: %s", negoex_strerror(rc));
         return -1;
     }
+    if (o->scheme == CLI_SCHEME_NXTOY) {
+        negoex_nxtoy_config nc;
+        negoex_nxtoy_config_init(&nc);
+        nc.no_meta_data = o->no_meta;
+        nc.force_mic = o->force_mic;
+        negoex_scheme *s;
+        rc = negoex_nxtoy_scheme_new(&s, &nc, NULL);
+        if (rc == NEGOEX_OK) {
+            rc = negoex_context_add_scheme(ctx, s);
+            if (rc != NEGOEX_OK)
+                s->cls->destroy(s);
+        }
+        if (rc != NEGOEX_OK) {
+            cli_error("nxtoy: %s", negoex_strerror(rc));
+            negoex_context_free(ctx);
+            return -1;
+        }
+        *out = ctx;
+        return 0;
+    }
     static const char *const defaults[] = {NEGOEX_TEST_MECH1_OID, NEGOEX_TEST_MECH2_OID};
     const char *const *mechs = o->nmechs ? o->mechs : defaults;
     size_t n = o->nmechs ? o->nmechs : 2;
@@ -154,4 +217,58 @@ int cli_session_context(const cli_session_opts *o, negoex_role role, negoex_cont
     }
     *out = ctx;
     return 0;
+}
+
+int cli_session_open(const cli_session_opts *o, negoex_role role, cli_session *s)
+{
+    memset(s, 0, sizeof *s);
+    if (cli_session_context(o, role, &s->nx) != 0)
+        return -1;
+    if (o->raw)
+        return 0;
+    negoex_spnego_config sc;
+    negoex_spnego_config_init(&sc);
+    negoex_bytes offer[CLI_MAX_MECHS];
+    for (size_t i = 0; i < o->noffer; i++)
+        offer[i] = (negoex_bytes){o->offer[i], o->offer_len[i]};
+    sc.other_mechs = offer;
+    sc.other_mech_count = o->noffer;
+    sc.negoex_position = o->negoex_position;
+    sc.always_mic = o->always_mic;
+    if (o->trace) {
+        sc.trace = trace_line;
+        sc.trace_ud = role == NEGOEX_ROLE_INITIATOR ? "initiator:" : "acceptor:";
+    }
+    int rc = negoex_spnego_new(&s->sp, s->nx, &sc);
+    if (rc != NEGOEX_OK) {
+        cli_error("SPNEGO: %s", negoex_strerror(rc));
+        negoex_context_free(s->nx);
+        s->nx = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int cli_session_step(cli_session *s, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len)
+{
+    if (s->sp != NULL)
+        return negoex_spnego_step(s->sp, in, in_len, out, out_len);
+    return negoex_context_step(s->nx, in, in_len, out, out_len);
+}
+
+void cli_session_last_error(const cli_session *s, negoex_error_info *e)
+{
+    if (s->sp != NULL)
+        negoex_spnego_last_error(s->sp, e);
+    else
+        negoex_context_last_error(s->nx, e);
+}
+
+void cli_session_close(cli_session *s)
+{
+    if (s->sp != NULL)
+        negoex_spnego_free(s->sp); /* frees nx too */
+    else
+        negoex_context_free(s->nx);
+    memset(s, 0, sizeof *s);
 }
