@@ -17,8 +17,25 @@ for args in "" "--hops 3" "--hops 4 --key always" "--hops 3 --key init-always" "
   # shellcheck disable=SC2086
   "$NEGOEX" demo $args > "$tmp/demo.out" 2>&1
   check "demo $args exits 0" test $? -eq 0
-  check "demo $args completes" grep -q '^COMPLETE: conversation' "$tmp/demo.out"
+  check "demo $args completes" grep -q '^COMPLETE: SPNEGO -> NEGOEX, conversation' "$tmp/demo.out"
+  # shellcheck disable=SC2086
+  "$NEGOEX" demo --raw $args > "$tmp/demo.out" 2>&1
+  check "demo --raw $args completes" grep -q '^COMPLETE: conversation' "$tmp/demo.out"
 done
+"$NEGOEX" demo > "$tmp/spnego.out"
+check "demo's first token is a negTokenInit offering NEGOEX" grep -q '^initiator -> acceptor 469 bytes: SPNEGO negTokenInit \[NEGOEX\] | INITIATOR_NEGO\[0\]' "$tmp/spnego.out"
+check "demo's acceptor completes with accept-completed" grep -q '^acceptor -> initiator 385 bytes: SPNEGO negTokenResp accept-completed mech=NEGOEX' "$tmp/spnego.out"
+# Windows' mechanism order with NEGOEX third: request-mic, then MICs both ways (nxtoy can make them)
+"$NEGOEX" demo --scheme nxtoy --offer 1.2.840.48018.1.2.2 --offer 1.2.840.113554.1.2.2 --negoex-position 2 > "$tmp/mic.out"
+check "NEGOEX third completes" test $? -eq 0
+check "NEGOEX third: request-mic" grep -q 'SPNEGO negTokenResp request-mic mech=NEGOEX' "$tmp/mic.out"
+check "NEGOEX third: MICs checked" grep -q 'mechListMICs checked' "$tmp/mic.out"
+check "NEGOEX third: the list names Windows' mechanisms" grep -q 'negTokenInit \[MS-Kerberos Kerberos NEGOEX\]' "$tmp/mic.out"
+"$NEGOEX" demo --scheme nxtoy --force-mic > "$tmp/force.out"
+check "forced MIC: the last two tokens carry one" test "$(grep -c 'mechListMIC 12 bytes' "$tmp/force.out")" -eq 2
+"$NEGOEX" demo --offer 1.2.840.113554.1.2.2 --negoex-position 1 > "$tmp/nomic.out"
+check "MIC required, test scheme cannot: fails" test $? -eq 1
+check "MIC required, test scheme cannot: says so" grep -q 'acceptor failed: SPNEGO_MIC_UNSUPPORTED' "$tmp/nomic.out"
 "$NEGOEX" demo --hops 3 --key init-always > "$tmp/alert.out"
 check "init-always sends an ALERT pulse" grep -q 'ALERT\[9\]' "$tmp/alert.out"
 "$NEGOEX" demo --key never > "$tmp/never.out"
@@ -40,12 +57,41 @@ check "accept exits 0 (complete)" test "$(cat "$tmp/arc")" = 0
 check "initiator printed STATUS COMPLETE" grep -q '^STATUS COMPLETE' "$tmp/i.log"
 check "initiator's first line is a TOKEN" sh -c "head -n 1 '$tmp/i.log' | grep -q '^TOKEN 4e45474f45585453'"
 
+# the same over SPNEGO (the default), then over HTTP Negotiate lines
+rm -f "$tmp/i2a" "$tmp/a2i"
+mkfifo "$tmp/i2a" "$tmp/a2i"
+{ "$NEGOEX" accept --hops 2; echo "$?" > "$tmp/arc"; cat > /dev/null; } < "$tmp/i2a" > "$tmp/a2i" &
+apid=$!
+"$NEGOEX" initiate --hops 2 < "$tmp/a2i" | tee "$tmp/i.log" > "$tmp/i2a"
+wait "$apid"
+check "SPNEGO accept exits 0" test "$(cat "$tmp/arc")" = 0
+check "SPNEGO initiator completes" grep -q '^STATUS COMPLETE' "$tmp/i.log"
+check "SPNEGO first token is GSS-framed" sh -c "head -n 1 '$tmp/i.log' | grep -q '^TOKEN 60820175'"
+rm -f "$tmp/i2a" "$tmp/a2i"
+mkfifo "$tmp/i2a" "$tmp/a2i"
+{ "$NEGOEX" accept --http --scheme nxtoy --force-mic; echo "$?" > "$tmp/arc"; cat > /dev/null; } < "$tmp/i2a" > "$tmp/a2i" &
+apid=$!
+"$NEGOEX" initiate --http --scheme nxtoy --force-mic < "$tmp/a2i" | tee "$tmp/i.log" > "$tmp/i2a"
+wait "$apid"
+check "HTTP accept exits 0" test "$(cat "$tmp/arc")" = 0
+check "HTTP initiator completes" grep -q '^STATUS COMPLETE' "$tmp/i.log"
+check "HTTP first token is a Negotiate line" sh -c "head -n 1 '$tmp/i.log' | grep -q '^Negotiate YII'"
+# an HTTP header line is accepted as input, and a bad SPNEGO token is refused precisely
+first=$("$NEGOEX" initiate --http 2>/dev/null < /dev/null | head -n 1)
+printf 'Authorization: %s\r\n' "$first" | "$NEGOEX" accept --http > "$tmp/hdr.out"
+check "Authorization header accepted" grep -q '^Negotiate oY' "$tmp/hdr.out"
+printf 'TOKEN a1073005a0030a0102ff\n' | "$NEGOEX" accept > "$tmp/bad.out"
+check "trailing byte exits 1" test $? -eq 1
+check "trailing byte reports DER_TRAILING at 9" grep -q '^STATUS ERROR DER_TRAILING: .* offset 9)' "$tmp/bad.out"
+printf 'TOKEN a1073005a0030a0102\n' | "$NEGOEX" accept > "$tmp/bad.out"
+check "a NegTokenResp cannot start" grep -q '^STATUS ERROR SPNEGO_UNEXPECTED' "$tmp/bad.out"
+
 # the acceptor refuses garbage with a precise status line
 printf 'TOKEN 4e45474f\n' | "$NEGOEX" accept --raw > "$tmp/bad.out"
 check "garbage token exits 1" test $? -eq 1
 check "garbage token reports TRUNCATED_HEADER" grep -q '^STATUS ERROR TRUNCATED_HEADER' "$tmp/bad.out"
-"$NEGOEX" initiate > /dev/null 2>&1
-check "initiate without --raw is a usage error" test $? -eq 2
+"$NEGOEX" initiate --raw --http > /dev/null 2>&1
+check "--raw with --http is a usage error" test $? -eq 2
 "$NEGOEX" bench handshake --iterations 20 > "$tmp/bench.out"
 check "bench handshake prints its figures" grep -q '^allocs_per_handshake ' "$tmp/bench.out"
 "$NEGOEX" bench codec --iterations 20 > "$tmp/benchc.out"
