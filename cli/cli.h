@@ -88,11 +88,73 @@ int cli_hex_decode(const char *text, size_t len, uint8_t **out, size_t *out_len)
 
 void cli_buffer_free(cli_buffer *buf);
 
+/*
+ * HTTP Negotiate (RFC 4559, 4178): whether data/len is one header line
+ * "Negotiate <base64>", optionally after "Authorization:", "WWW-Authenticate:",
+ * "Proxy-Authorization:" or "Proxy-Authenticate:" (names and the scheme
+ * case-insensitive; whitespace and CRLF around tolerated). Returns 1 with
+ * the value's place (trimmed, possibly empty) in *off / *value_len, else 0.
+ */
+int cli_http_negotiate_value(const uint8_t *data, size_t len, size_t *off, size_t *value_len);
+
+/*
+ * The token bytes of a file or stdin for `negoex decode`: one HTTP Negotiate
+ * header line (its base64 value), else what cli_read_input gives. Returns
+ * CLI_EXIT_OK, or after printing an error CLI_EXIT_USAGE (unreadable input)
+ * or CLI_EXIT_INVALID (a Negotiate header whose value is not base64).
+ */
+int cli_read_token(const char *path, cli_buffer *out);
+
 /* ------------------------------------------------------------------------ */
 /* Output helpers (util.c)                                                  */
 /* ------------------------------------------------------------------------ */
 
 /* Lowercase hex, no separators. */
 void cli_print_hex(FILE *f, const uint8_t *data, size_t len);
+
+/* Standard base64 with padding, no line breaks. */
+void cli_print_base64(FILE *f, const uint8_t *data, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* decode: the NEGOEX half (decode.c), reused by the SPNEGO half            */
+/* (decode_spnego.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+struct negoex_message;
+struct negoex_error_info;
+
+/* "<indent><label>: N bytes <hex>", or the hex wrapped on lines one level deeper. */
+void cli_text_bytes(FILE *f, const char *indent, const char *label, const uint8_t *data, size_t len);
+
+/*
+ * Validates and parses every NEGOEX message of data/len into *msgs
+ * (malloc'd, *count entries). Returns 0, or a negative codec code with
+ * *info filled (offsets relative to data).
+ */
+int cli_negoex_collect(const uint8_t *data, size_t len, struct negoex_message **msgs, size_t *count,
+                       struct negoex_error_info *info);
+
+/* The text decode of messages, every line after indent. Returns 0 or a negative code. */
+int cli_negoex_print_text(FILE *f, const char *indent, const struct negoex_message *msgs, size_t count);
+
+/* The JSON array of messages ("[...]", no newline after). Returns 0 or a negative code. */
+int cli_negoex_print_json_array(FILE *f, const struct negoex_message *msgs, size_t count);
+
+/* The one stderr line of a rejected token: "NAME: text in FIELD (offset N)". */
+void cli_report_codec_error(int code, const struct negoex_error_info *info);
+
+/* The stderr line for an accessor failing on validated data (a library bug). */
+void cli_report_accessor_failure(int code);
+
+/* 1 if data/len looks like a SPNEGO token: starts with 60 (GSS framing),
+ * a0 (NegTokenInit/NegTokenInit2) or a1 (NegTokenResp). */
+int cli_spnego_detect(const uint8_t *data, size_t len);
+
+/*
+ * Parses a SPNEGO token and its inner NEGOEX token, if any, then prints them
+ * (text or JSON) to f. Nothing is printed unless everything parsed. Returns
+ * an exit code (CLI_EXIT_INVALID after the one error line).
+ */
+int cli_decode_spnego(FILE *f, const uint8_t *data, size_t len, int json);
 
 #endif

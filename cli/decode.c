@@ -1,5 +1,6 @@
 /*
- * negoex decode [--json] [FILE|-]: print every message of one NEGOEX token.
+ * negoex decode [--json] [FILE|-]: print every message of one NEGOEX token,
+ * or a SPNEGO token and the NEGOEX token inside it (decode_spnego.c).
  *
  * The whole token is validated before anything reaches stdout, so a consumer
  * never sees half a decode: either all messages, or nothing plus one error
@@ -15,20 +16,39 @@
 
 /* Hex dumps in text mode wrap at this many bytes per line. */
 #define HEX_LINE_BYTES 32
+/* Room for the deepest indent: a caller's prefix plus our own levels. */
+#define TEXT_INDENT_MAX 64
 
 static void decode_usage(FILE *f)
 {
     fputs("usage: negoex decode [--json] [FILE|-]\n"
           "\n"
-          "Prints the messages of one NEGOEX token (one or more messages back to back).\n"
+          "Prints one token, either\n"
+          "  - a NEGOEX token (one or more messages back to back), or\n"
+          "  - a SPNEGO token (RFC 4178, MS-SPNG): a GSS-framed first token (60 ..),\n"
+          "    a bare NegTokenInit / NegTokenInit2 (a0 ..) or NegTokenResp (a1 ..),\n"
+          "    with the NEGOEX messages of its mechToken / responseToken.\n"
           "FILE (default: stdin) holds the token as binary, hex (whitespace and colons\n"
-          "ignored) or base64; the encoding is detected.\n"
+          "ignored) or base64, or as one HTTP header line (RFC 4559):\n"
+          "  [Authorization: | WWW-Authenticate: | Proxy-Authorization: |\n"
+          "   Proxy-Authenticate:] Negotiate <base64>\n"
+          "(names case-insensitive, surrounding whitespace and CRLF ignored). The\n"
+          "encoding and the kind of token are detected.\n"
           "\n"
-          "  --json      print {\"negoex\": [message, ...]} instead of text\n"
+          "The inner token of a SPNEGO token is decoded as NEGOEX when its mechanism is\n"
+          "NEGOEX (the first mechType of a NegTokenInit, the supportedMech of a\n"
+          "NegTokenResp) or, when the token names no mechanism (a later NegTokenResp),\n"
+          "when it starts with \"NEGOEXTS\". Then it must be valid NEGOEX; any other\n"
+          "inner token (Kerberos, NTLM, ...) is shown as hex.\n"
+          "\n"
+          "  --json      print {\"negoex\": [message, ...]} instead of text; for a SPNEGO\n"
+          "              token {\"spnego\": {...}, \"negoex\": [...]}, \"negoex\" only\n"
+          "              when the inner token is NEGOEX\n"
           "  -h, --help  show this help\n"
           "\n"
           "Exit status: 0 valid token, 1 malformed token (nothing on stdout, one error\n"
-          "line on stderr), 2 usage or I/O error.\n",
+          "line on stderr; its offset counts from the start of the whole token, also\n"
+          "for an error inside a SPNEGO token's NEGOEX messages), 2 usage or I/O error.\n",
           f);
 }
 
@@ -72,7 +92,7 @@ static void text_guid(FILE *f, const negoex_guid *guid)
 }
 
 /* "<label>: N bytes" then the bytes, wrapped, one level deeper. */
-static void text_bytes(FILE *f, const char *indent, const char *label, const uint8_t *data, size_t len)
+void cli_text_bytes(FILE *f, const char *indent, const char *label, const uint8_t *data, size_t len)
 {
     fprintf(f, "%s%s: %zu bytes", indent, label, len);
     if (len <= HEX_LINE_BYTES) {
@@ -93,23 +113,32 @@ static void text_bytes(FILE *f, const char *indent, const char *label, const uin
     }
 }
 
-static int text_nego(FILE *f, const negoex_message *m)
+/* pfx (the caller's indent) then the fixed indent of one level. */
+static void indent_join(char *out, size_t cap, const char *pfx, const char *more)
 {
-    fputs("    random: ", f);
+    snprintf(out, cap, "%s%s", pfx, more);
+}
+
+static int text_nego(FILE *f, const char *pfx, const negoex_message *m)
+{
+    char ind[TEXT_INDENT_MAX];
+
+    indent_join(ind, sizeof(ind), pfx, "      ");
+    fprintf(f, "%s    random: ", pfx);
     cli_print_hex(f, m->u.nego.random, NEGOEX_RANDOM_LEN);
-    fprintf(f, "\n    protocol version: %" PRIu64 "\n", m->u.nego.protocol_version);
-    fprintf(f, "    auth schemes: %u\n", (unsigned)m->u.nego.auth_scheme_count);
+    fprintf(f, "\n%s    protocol version: %" PRIu64 "\n", pfx, m->u.nego.protocol_version);
+    fprintf(f, "%s    auth schemes: %u\n", pfx, (unsigned)m->u.nego.auth_scheme_count);
     for (size_t i = 0; i < m->u.nego.auth_scheme_count; i++) {
         negoex_guid g;
         int rc = negoex_nego_auth_scheme(m, i, &g);
 
         if (rc < 0)
             return rc;
-        fprintf(f, "      [%zu] ", i);
+        fprintf(f, "%s      [%zu] ", pfx, i);
         text_guid(f, &g);
         fputc('\n', f);
     }
-    fprintf(f, "    extensions: %u\n", (unsigned)m->u.nego.extension_count);
+    fprintf(f, "%s    extensions: %u\n", pfx, (unsigned)m->u.nego.extension_count);
     for (size_t i = 0; i < m->u.nego.extension_count; i++) {
         negoex_extension ext;
         int rc = negoex_nego_extension(m, i, &ext);
@@ -119,40 +148,48 @@ static int text_nego(FILE *f, const negoex_message *m)
             return rc;
         snprintf(label, sizeof(label), "[%zu] type 0x%08" PRIx32 "%s", i, ext.type,
                  ext.critical ? " critical" : "");
-        text_bytes(f, "      ", label, ext.value.data, ext.value.len);
+        cli_text_bytes(f, ind, label, ext.value.data, ext.value.len);
     }
     return 0;
 }
 
-static void text_exchange(FILE *f, const negoex_message *m)
+static void text_exchange(FILE *f, const char *pfx, const negoex_message *m)
 {
-    fputs("    auth scheme: ", f);
+    char ind[TEXT_INDENT_MAX];
+
+    indent_join(ind, sizeof(ind), pfx, "    ");
+    fprintf(f, "%s    auth scheme: ", pfx);
     text_guid(f, &m->u.exchange.auth_scheme);
     fputc('\n', f);
-    text_bytes(f, "    ", "exchange", m->u.exchange.exchange.data, m->u.exchange.exchange.len);
+    cli_text_bytes(f, ind, "exchange", m->u.exchange.exchange.data, m->u.exchange.exchange.len);
 }
 
-static void text_verify(FILE *f, const negoex_message *m)
+static void text_verify(FILE *f, const char *pfx, const negoex_message *m)
 {
     const char *cksum = checksum_type_name(m->u.verify.checksum_type);
+    char ind[TEXT_INDENT_MAX];
 
-    fputs("    auth scheme: ", f);
+    indent_join(ind, sizeof(ind), pfx, "    ");
+    fprintf(f, "%s    auth scheme: ", pfx);
     text_guid(f, &m->u.verify.auth_scheme);
-    fprintf(f, "\n    checksum scheme: %" PRIu32 "%s\n", m->u.verify.checksum_scheme,
+    fprintf(f, "\n%s    checksum scheme: %" PRIu32 "%s\n", pfx, m->u.verify.checksum_scheme,
             m->u.verify.checksum_scheme == NEGOEX_CHECKSUM_SCHEME_RFC3961 ? " (RFC3961)" : "");
-    fprintf(f, "    checksum type: %" PRIu32, m->u.verify.checksum_type);
+    fprintf(f, "%s    checksum type: %" PRIu32, pfx, m->u.verify.checksum_type);
     if (cksum != NULL)
         fprintf(f, " (%s)", cksum);
     fputc('\n', f);
-    text_bytes(f, "    ", "checksum", m->u.verify.checksum.data, m->u.verify.checksum.len);
+    cli_text_bytes(f, ind, "checksum", m->u.verify.checksum.data, m->u.verify.checksum.len);
 }
 
-static int text_alert(FILE *f, const negoex_message *m)
+static int text_alert(FILE *f, const char *pfx, const negoex_message *m)
 {
-    fputs("    auth scheme: ", f);
+    char ind[TEXT_INDENT_MAX];
+
+    indent_join(ind, sizeof(ind), pfx, "      ");
+    fprintf(f, "%s    auth scheme: ", pfx);
     text_guid(f, &m->u.alert.auth_scheme);
-    fprintf(f, "\n    error code: 0x%08" PRIx32 "\n", m->u.alert.error_code);
-    fprintf(f, "    alerts: %u\n", (unsigned)m->u.alert.alert_count);
+    fprintf(f, "\n%s    error code: 0x%08" PRIx32 "\n", pfx, m->u.alert.error_code);
+    fprintf(f, "%s    alerts: %u\n", pfx, (unsigned)m->u.alert.alert_count);
     for (size_t i = 0; i < m->u.alert.alert_count; i++) {
         negoex_alert a;
         int rc = negoex_alert_get(m, i, &a);
@@ -161,11 +198,11 @@ static int text_alert(FILE *f, const negoex_message *m)
         if (rc < 0)
             return rc;
         snprintf(label, sizeof(label), "[%zu] type %" PRIu32 "%s", i, a.type, a.is_pulse ? " (PULSE)" : "");
-        text_bytes(f, "      ", label, a.value.data, a.value.len);
+        cli_text_bytes(f, ind, label, a.value.data, a.value.len);
         if (a.is_pulse) {
             const char *reason = pulse_reason_name(a.reason);
 
-            fprintf(f, "        reason: %" PRIu32, a.reason);
+            fprintf(f, "%s        reason: %" PRIu32, pfx, a.reason);
             if (reason != NULL)
                 fprintf(f, " (%s)", reason);
             fputc('\n', f);
@@ -174,7 +211,7 @@ static int text_alert(FILE *f, const negoex_message *m)
     return 0;
 }
 
-static int print_text(FILE *f, const negoex_message *msgs, size_t count)
+int cli_negoex_print_text(FILE *f, const char *pfx, const negoex_message *msgs, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         const negoex_message *m = &msgs[i];
@@ -184,22 +221,23 @@ static int print_text(FILE *f, const negoex_message *msgs, size_t count)
         negoex_guid_format(&m->conversation_id, conv);
         if (i > 0)
             fputc('\n', f);
-        fprintf(f, "[%zu] %s conv %s %" PRIu32 " bytes\n", i, type_name(m->type), conv, m->message_length);
-        fprintf(f, "    seq: %" PRIu32 "\n", m->seq);
-        fprintf(f, "    header length: %" PRIu32 "\n", m->header_length);
-        fprintf(f, "    offset: %zu\n", m->offset);
+        fprintf(f, "%s[%zu] %s conv %s %" PRIu32 " bytes\n", pfx, i, type_name(m->type), conv,
+                m->message_length);
+        fprintf(f, "%s    seq: %" PRIu32 "\n", pfx, m->seq);
+        fprintf(f, "%s    header length: %" PRIu32 "\n", pfx, m->header_length);
+        fprintf(f, "%s    offset: %zu\n", pfx, m->offset);
         switch (negoex_message_structure(m->type)) {
         case NEGOEX_STRUCT_NEGO:
-            rc = text_nego(f, m);
+            rc = text_nego(f, pfx, m);
             break;
         case NEGOEX_STRUCT_EXCHANGE:
-            text_exchange(f, m);
+            text_exchange(f, pfx, m);
             break;
         case NEGOEX_STRUCT_VERIFY:
-            text_verify(f, m);
+            text_verify(f, pfx, m);
             break;
         case NEGOEX_STRUCT_ALERT:
-            rc = text_alert(f, m);
+            rc = text_alert(f, pfx, m);
             break;
         case NEGOEX_STRUCT_NONE:
         default:
@@ -281,9 +319,9 @@ static int json_alert(FILE *f, const negoex_message *m)
     return 0;
 }
 
-static int print_json(FILE *f, const negoex_message *msgs, size_t count)
+int cli_negoex_print_json_array(FILE *f, const negoex_message *msgs, size_t count)
 {
-    fputs("{\"negoex\": [", f);
+    fputc('[', f);
     for (size_t i = 0; i < count; i++) {
         const negoex_message *m = &msgs[i];
         int rc = 0;
@@ -317,13 +355,30 @@ static int print_json(FILE *f, const negoex_message *msgs, size_t count)
             return rc;
         fputc('}', f);
     }
-    fputs(count > 0 ? "\n]}\n" : "]}\n", f);
+    fputs(count > 0 ? "\n]" : "]", f);
     return 0;
+}
+
+static int print_json(FILE *f, const negoex_message *msgs, size_t count)
+{
+    int rc;
+
+    fputs("{\"negoex\": ", f);
+    rc = cli_negoex_print_json_array(f, msgs, count);
+    fputs("}\n", f);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 
-static void report_codec_error(int code, const negoex_error_info *info)
+void cli_report_accessor_failure(int code)
+{
+    /* Accessors cannot fail on a validated message; if they do, say so loudly. */
+    cli_error("%s: %s (internal: accessor failed on a validated message)", negoex_error_name(code),
+              negoex_strerror(code));
+}
+
+void cli_report_codec_error(int code, const negoex_error_info *info)
 {
     if (info->field != NULL)
         cli_error("%s: %s in %s (offset %zu)", negoex_error_name(code), negoex_strerror(code), info->field,
@@ -336,8 +391,8 @@ static void report_codec_error(int code, const negoex_error_info *info)
  * Parses every message into msgs (allocated, *count entries). Returns 0, or
  * a negative codec code with *info filled.
  */
-static int collect_messages(const cli_buffer *token, negoex_message **msgs, size_t *count,
-                            negoex_error_info *info)
+int cli_negoex_collect(const uint8_t *data, size_t len, negoex_message **msgs, size_t *count,
+                       negoex_error_info *info)
 {
     negoex_reader reader;
     negoex_message *list, extra;
@@ -347,7 +402,7 @@ static int collect_messages(const cli_buffer *token, negoex_message **msgs, size
     *msgs = NULL;
     *count = 0;
     memset(info, 0, sizeof(*info));
-    total = negoex_token_validate(token->data, token->len, info);
+    total = negoex_token_validate(data, len, info);
     if (total < 0)
         return total;
     if (total == 0) { /* not promised by the API; keep the loop below in bounds */
@@ -360,7 +415,7 @@ static int collect_messages(const cli_buffer *token, negoex_message **msgs, size
         info->code = NEGOEX_ERR_NO_MEMORY;
         return NEGOEX_ERR_NO_MEMORY;
     }
-    negoex_reader_init(&reader, token->data, token->len);
+    negoex_reader_init(&reader, data, len);
     while (n < (size_t)total && (rc = negoex_reader_next(&reader, &list[n])) == 1)
         n++;
     /* The reader must agree with the validator: exactly total messages, then the end. */
@@ -416,21 +471,25 @@ int cli_decode(int argc, char **argv)
         }
     }
 
-    if (cli_read_input(path, &token, NULL) != 0)
-        return CLI_EXIT_USAGE;
-    rc = collect_messages(&token, &msgs, &count, &info);
+    rc = cli_read_token(path, &token);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (cli_spnego_detect(token.data, token.len)) {
+        rc = cli_decode_spnego(stdout, token.data, token.len, json);
+        cli_buffer_free(&token);
+        return rc;
+    }
+    rc = cli_negoex_collect(token.data, token.len, &msgs, &count, &info);
     if (rc < 0) {
-        report_codec_error(rc, &info);
+        cli_report_codec_error(rc, &info);
         cli_buffer_free(&token);
         return rc == NEGOEX_ERR_NO_MEMORY ? CLI_EXIT_USAGE : CLI_EXIT_INVALID;
     }
-    rc = json ? print_json(stdout, msgs, count) : print_text(stdout, msgs, count);
+    rc = json ? print_json(stdout, msgs, count) : cli_negoex_print_text(stdout, "", msgs, count);
     free(msgs);
     cli_buffer_free(&token);
     if (rc < 0) {
-        /* Accessors cannot fail on a validated message; if they do, say so loudly. */
-        cli_error("%s: %s (internal: accessor failed on a validated message)", negoex_error_name(rc),
-                  negoex_strerror(rc));
+        cli_report_accessor_failure(rc);
         return CLI_EXIT_INVALID;
     }
     return CLI_EXIT_OK;

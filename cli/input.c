@@ -148,6 +148,10 @@ cli_input_format cli_detect_format(const uint8_t *data, size_t len)
 
     if (len >= sig_len && memcmp(data, NEGOEX_SIGNATURE, sig_len) == 0)
         return CLI_INPUT_BINARY;
+    /* A SPNEGO token: GSS framing, NegTokenInit(2), NegTokenResp. None of these
+     * bytes is a hex or base64 character, so this only says it early. */
+    if (len > 0 && (data[0] == 0x60 || data[0] == 0xa0 || data[0] == 0xa1))
+        return CLI_INPUT_BINARY;
     if (hex_decode_into(data, len, NULL, &n) == 0)
         return CLI_INPUT_HEX;
     /* Only a well-formed base64 text counts; otherwise let the codec judge the bytes. */
@@ -282,4 +286,98 @@ int cli_read_input(const char *path, cli_buffer *out, cli_input_format *fmt)
     if (fmt != NULL)
         *fmt = detected;
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP Negotiate header lines (RFC 4559)                                   */
+/* ------------------------------------------------------------------------ */
+
+static int ascii_lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* 1 if data[*pos..] starts with word (lowercase), any case; *pos moves past it. */
+static int skip_word(const uint8_t *data, size_t len, size_t *pos, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (len - *pos < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_lower(data[*pos + i]) != (uint8_t)word[i])
+            return 0;
+    *pos += n;
+    return 1;
+}
+
+static void skip_blanks(const uint8_t *data, size_t len, size_t *pos)
+{
+    while (*pos < len && (data[*pos] == ' ' || data[*pos] == '\t'))
+        (*pos)++;
+}
+
+int cli_http_negotiate_value(const uint8_t *data, size_t len, size_t *off, size_t *value_len)
+{
+    static const char *const headers[] = {"authorization", "www-authenticate", "proxy-authorization",
+                                          "proxy-authenticate"};
+    size_t pos = 0, end = len;
+
+    *off = 0;
+    *value_len = 0;
+    if (data == NULL)
+        return 0;
+    while (pos < len && is_space(data[pos]))
+        pos++;
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        size_t p = pos;
+
+        if (!skip_word(data, len, &p, headers[i]))
+            continue;
+        skip_blanks(data, len, &p);
+        if (p < len && data[p] == ':') {
+            pos = p + 1;
+            skip_blanks(data, len, &pos);
+            break;
+        }
+    }
+    /* The auth-scheme, then 1*SP and the token68 (or nothing: a bare challenge). */
+    if (!skip_word(data, len, &pos, "negotiate"))
+        return 0;
+    if (pos < len && !is_space(data[pos]))
+        return 0; /* "NegotiateX..." is not this scheme */
+    while (pos < len && is_space(data[pos]))
+        pos++;
+    while (end > pos && is_space(data[end - 1]))
+        end--;
+    *off = pos;
+    *value_len = end - pos;
+    return 1;
+}
+
+int cli_read_token(const char *path, cli_buffer *out)
+{
+    size_t off, n, decoded;
+
+    if (cli_read_raw(path, out) != 0)
+        return CLI_EXIT_USAGE;
+    if (!cli_http_negotiate_value(out->data, out->len, &off, &n)) {
+        cli_input_format fmt = cli_detect_format(out->data, out->len);
+
+        if (cli_decode_in_place(out, fmt) != 0) {
+            /* Detection only picks an encoding that decodes, so this is a bug. */
+            cli_error("cannot decode %s input", cli_input_format_name(fmt));
+            cli_buffer_free(out);
+            return CLI_EXIT_USAGE;
+        }
+        return CLI_EXIT_OK;
+    }
+    /* The header's value is the token in base64 (RFC 4559 section 4). */
+    if (base64_decode_into(out->data + off, n, out->data, &decoded) != 0) {
+        cli_error("Negotiate header: the value is not base64");
+        cli_buffer_free(out);
+        return CLI_EXIT_INVALID;
+    }
+    out->len = decoded;
+    return CLI_EXIT_OK;
 }

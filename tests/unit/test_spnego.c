@@ -755,7 +755,9 @@ static void test_initiator_takes_negtokeninit2_hints(void **state)
                 ra = negoex_spnego_step(A, t, tl, &out, &len);
             else
                 ri = negoex_spnego_step(I, t, tl, &out, &len);
-            memcpy(t, out, tl = len);
+            tl = len;
+            if (len != 0)
+                memcpy(t, out, len);
             to_acc = !to_acc;
         }
         assert_int_equal(ri, NEGOEX_COMPLETE);
@@ -956,7 +958,8 @@ static void test_allocation_failures(void **state)
             int rc = negoex_spnego_step(I, NULL, 0, &out, &len);
             int to_acc = 1, ri = rc, ra = 0;
             while (rc >= 0 && len != 0) {
-                memcpy(t, out, tl = len);
+                tl = len;
+                memcpy(t, out, len);
                 rc = to_acc ? negoex_spnego_step(A, t, tl, &out, &len) : negoex_spnego_step(I, t, tl, &out, &len);
                 if (to_acc)
                     ra = rc;
