@@ -5,12 +5,11 @@
 #include "bench_spnego.h"
 
 #include <negoex/context.h>
-#include <negoex/scheme_test.h>
 #include <negoex/spnego.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_alloc.h"
 #include "bench_data.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -19,78 +18,15 @@
 extern const struct bench_token bench_spnego_tokens[];
 extern const unsigned bench_spnego_token_count;
 
-/* Counts calls and live bytes; a size header precedes every block. */
-struct counter {
-    uint64_t allocs;
-    size_t live;
-};
-
-static void *c_alloc(size_t size, void *ud)
-{
-    struct counter *c = ud;
-    size_t *p = malloc(sizeof(size_t) + size);
-    if (p == NULL)
-        return NULL;
-    *p = size;
-    c->allocs++;
-    c->live += size;
-    return p + 1;
-}
-
-static void c_free(void *ptr, void *ud)
-{
-    if (ptr == NULL)
-        return;
-    struct counter *c = ud;
-    size_t *p = (size_t *)ptr - 1;
-    c->live -= *p;
-    free(p);
-}
-
-static void *c_realloc(void *ptr, size_t size, void *ud)
-{
-    void *n = c_alloc(size, ud);
-    if (n != NULL && ptr != NULL) {
-        size_t old = ((size_t *)ptr)[-1];
-        memcpy(n, ptr, old < size ? old : size);
-        c_free(ptr, ud);
-    }
-    return n;
-}
-
-static struct counter counters[2];
-static negoex_allocator allocs[2] = {
-    {c_alloc, c_realloc, c_free, &counters[0]},
-    {c_alloc, c_realloc, c_free, &counters[1]},
-};
 static size_t last_heap[2];
 static size_t last_wire;
 
-/* Same NEGOEX context as bench_handshake.c (two test mechanisms), in SPNEGO. */
+/* The NEGOEX context of bench_handshake.c, in SPNEGO. */
 static negoex_spnego *make(negoex_role role)
 {
-    negoex_config cfg;
-    negoex_config_init(&cfg);
-    cfg.allocator = &allocs[role];
-    negoex_context *ctx;
-    if (negoex_context_new(&ctx, role, &cfg) != NEGOEX_OK)
+    negoex_context *ctx = bench_test_context(role);
+    if (ctx == NULL)
         return NULL;
-    static const char *const oids[] = {NEGOEX_TEST_MECH1_OID, NEGOEX_TEST_MECH2_OID};
-    for (int i = 0; i < 2; i++) {
-        negoex_test_scheme_config tc;
-        negoex_test_scheme_config_init(&tc);
-        tc.mech_oid = oids[i];
-        negoex_scheme *s;
-        if (negoex_test_scheme_new(&s, &tc, &allocs[role]) != NEGOEX_OK) {
-            negoex_context_free(ctx);
-            return NULL;
-        }
-        if (negoex_context_add_scheme(ctx, s) != NEGOEX_OK) {
-            s->cls->destroy(s);
-            negoex_context_free(ctx);
-            return NULL;
-        }
-    }
     negoex_spnego *sp;
     if (negoex_spnego_new(&sp, ctx, NULL) != NEGOEX_OK) {
         negoex_context_free(ctx);
@@ -109,20 +45,13 @@ NOINLINE int bench_spnego_handshake_one(void)
         negoex_spnego_step(a, t1, l1, &t2, &l2) == NEGOEX_COMPLETE &&
         negoex_spnego_step(i, t2, l2, &t3, &l3) == NEGOEX_COMPLETE) {
         ok = 1;
-        last_heap[0] = counters[0].live;
-        last_heap[1] = counters[1].live;
+        last_heap[0] = bench_counters[0].live;
+        last_heap[1] = bench_counters[1].live;
         last_wire = l1 + l2 + l3;
     }
     negoex_spnego_free(i);
     negoex_spnego_free(a);
     return ok;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int bench_spnego_handshake_run(uint64_t iterations, struct bench_spnego_result *out)
@@ -131,19 +60,19 @@ int bench_spnego_handshake_run(uint64_t iterations, struct bench_spnego_result *
     out->iterations = iterations;
     if (!bench_spnego_handshake_one())
         return -1;
-    uint64_t before = counters[0].allocs + counters[1].allocs;
-    double t0 = now();
+    uint64_t before = bench_counters[0].allocs + bench_counters[1].allocs;
+    double t0 = bench_now();
     for (uint64_t k = 0; k < iterations; k++)
         if (!bench_spnego_handshake_one())
             return -1;
-    out->seconds = now() - t0;
+    out->seconds = bench_now() - t0;
     out->handshakes_per_sec = out->seconds > 0 ? (double)iterations / out->seconds : 0;
     out->allocs_per_handshake =
-        iterations ? (double)(counters[0].allocs + counters[1].allocs - before) / (double)iterations : 0;
+        iterations ? (double)(bench_counters[0].allocs + bench_counters[1].allocs - before) / (double)iterations : 0;
     out->initiator_heap_bytes = last_heap[0];
     out->acceptor_heap_bytes = last_heap[1];
     out->wire_bytes = last_wire;
-    return counters[0].live == 0 && counters[1].live == 0 ? 0 : -1;
+    return bench_counters[0].live == 0 && bench_counters[1].live == 0 ? 0 : -1;
 }
 
 NOINLINE uint64_t bench_spnego_parse_pass(void)
@@ -167,10 +96,10 @@ int bench_spnego_parse_run(uint64_t passes, struct bench_spnego_parse_result *ou
         return -1;
     /* volatile sink: the passes must not be optimised away */
     volatile uint64_t sink = 0;
-    double t0 = now();
+    double t0 = bench_now();
     for (uint64_t k = 0; k < passes; k++)
         sink += bench_spnego_parse_pass();
-    out->seconds = now() - t0;
+    out->seconds = bench_now() - t0;
     if (sink != passes * out->tokens)
         return -1;
     out->tokens_per_sec = out->seconds > 0 ? (double)passes * (double)out->tokens / out->seconds : 0;

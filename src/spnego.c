@@ -23,7 +23,7 @@
 #include "context_internal.h"
 
 #define DEFAULT_MAX_TOKEN (((size_t)1 << 20) + ((size_t)64 << 10))
-#define MAX_MECHS 64
+#define MAX_MECHS 16 /* Windows lists six */
 
 /* negState reject, as MIT and Windows send it. */
 static const uint8_t REJECT_TOKEN[] = {0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x02};

@@ -147,8 +147,8 @@ NEGOEX_API NEGOEX_WUR int negoex_spnego_write_mech_list(uint8_t *out, size_t cap
 typedef struct negoex_spnego_config {
     uint32_t struct_size;          /* set by negoex_spnego_config_init */
     /* Initiator: mechanisms listed beside NEGOEX that this side cannot run
-     * (OID content octets, copied), and NEGOEX's place in the list. An
-     * acceptor choosing one of them ends the conversation. */
+     * (OID content octets, copied; at most 15), and NEGOEX's place in the
+     * list. An acceptor choosing one of them ends the conversation. */
     const negoex_bytes *other_mechs;
     size_t other_mech_count;
     size_t negoex_position;        /* 0 = NEGOEX first (default); clamped to the list */
