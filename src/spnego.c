@@ -471,6 +471,35 @@ static int run_negoex(struct sp_step *s, const negoex_bytes *inner, size_t inner
 /* Initiator                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* Every token after the first: a bare NegTokenResp; a reject ends it. */
+static int check_later_token(struct sp_step *s)
+{
+    const negoex_spnego_token *t = s->in;
+    if (t->kind != NEGOEX_SPNEGO_NEG_TOKEN_RESP || t->framed)
+        return set_error(s->sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "NegotiationToken");
+    if (t->neg_state == NEGOEX_NEG_STATE_REJECT) {
+        s->fatal = 1;
+        return set_error(s->sp, NEGOEX_ERR_SPNEGO_REJECTED, 0, "negState");
+    }
+    return NEGOEX_OK;
+}
+
+/* The peer's responseToken goes to NEGOEX; without one, only the MIC
+ * rules run, and only once NEGOEX is complete. */
+static int continue_negoex(struct sp_step *s, const uint8_t *in)
+{
+    const negoex_spnego_token *t = s->in;
+    if (t->response_token.data != NULL) {
+        if (s->ns.negoex_complete)
+            return set_error(s->sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token),
+                             "responseToken");
+        return run_negoex(s, &t->response_token, offset_in(in, &t->response_token));
+    }
+    if (!s->ns.negoex_complete)
+        return set_error(s->sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "responseToken");
+    return finish_step(s, NEGOEX_COMPLETE, NULL, 0);
+}
+
 static int initiator_first(struct sp_step *s, const uint8_t *in, size_t in_len)
 {
     negoex_spnego *sp = s->sp;
@@ -522,12 +551,9 @@ static int initiator_reply(struct sp_step *s, const uint8_t *in)
     negoex_spnego *sp = s->sp;
     const negoex_spnego_token *t = s->in;
     struct sp_state *ns = &s->ns;
-    if (t->kind != NEGOEX_SPNEGO_NEG_TOKEN_RESP || t->framed)
-        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "NegotiationToken");
-    if (t->neg_state == NEGOEX_NEG_STATE_REJECT) {
-        s->fatal = 1;
-        return set_error(sp, NEGOEX_ERR_SPNEGO_REJECTED, offset_in(in, &t->response_token), "negState");
-    }
+    int rc = check_later_token(s);
+    if (rc < 0)
+        return rc;
     if (!ns->first_reply_seen) {
         if (t->neg_state == NEGOEX_NEG_STATE_ABSENT)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
@@ -565,14 +591,7 @@ static int initiator_reply(struct sp_step *s, const uint8_t *in)
         s->in = NULL;
         return run_negoex(s, NULL, 0);
     }
-    if (t->response_token.data != NULL) {
-        if (ns->negoex_complete)
-            return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token), "responseToken");
-        return run_negoex(s, &t->response_token, offset_in(in, &t->response_token));
-    }
-    if (!ns->negoex_complete)
-        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "responseToken");
-    return finish_step(s, NEGOEX_COMPLETE, NULL, 0);
+    return continue_negoex(s, in);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -634,24 +653,13 @@ static int acceptor_next(struct sp_step *s, const uint8_t *in)
 {
     negoex_spnego *sp = s->sp;
     const negoex_spnego_token *t = s->in;
-    struct sp_state *ns = &s->ns;
-    if (t->kind != NEGOEX_SPNEGO_NEG_TOKEN_RESP || t->framed)
-        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "NegotiationToken");
-    if (t->neg_state == NEGOEX_NEG_STATE_REJECT) {
-        s->fatal = 1;
-        return set_error(sp, NEGOEX_ERR_SPNEGO_REJECTED, 0, "negState");
-    }
+    int rc = check_later_token(s);
+    if (rc < 0)
+        return rc;
     if (t->supported_mech.data != NULL)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
     s->neg_state_out = NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-    if (t->response_token.data != NULL) {
-        if (ns->negoex_complete)
-            return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token), "responseToken");
-        return run_negoex(s, &t->response_token, offset_in(in, &t->response_token));
-    }
-    if (!ns->negoex_complete)
-        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "responseToken");
-    return finish_step(s, NEGOEX_COMPLETE, NULL, 0);
+    return continue_negoex(s, in);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "flat_scheme.h"
 #include "checksum.h"
 
 #define NXTOY_PREFIX_LEN 7u
@@ -36,9 +37,7 @@ static const char META_ACCEPTOR[] = "toy-meta-from-acceptor";
 enum { ROLE_UNKNOWN = -1, ROLE_ACCEPTOR = 0, ROLE_INITIATOR = 1 };
 
 typedef struct nxtoy_scheme {
-    negoex_scheme base; /* first: the context only sees this */
-    negoex_allocator alloc; /* a copy, so the caller's struct need not outlive us */
-    int has_alloc;
+    flat_scheme head; /* first */
 
     int no_meta_data;
     int force_mic;
@@ -54,11 +53,6 @@ typedef struct nxtoy_scheme {
     int complete;
     uint8_t key[NXTOY_KEY_LEN]; /* ni || na; ni alone while the initiator waits */
 } nxtoy_scheme;
-
-static const negoex_allocator *scheme_alloc(const nxtoy_scheme *t)
-{
-    return t->has_alloc ? &t->alloc : NULL;
-}
 
 void negoex_nxtoy_config_init(negoex_nxtoy_config *cfg)
 {
@@ -260,29 +254,12 @@ static void nx_reset(negoex_scheme *s)
 
 static int nx_clone(const negoex_scheme *s, negoex_scheme **copy)
 {
-    const nxtoy_scheme *t = (const nxtoy_scheme *)s;
-    if (t == NULL || copy == NULL)
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    nxtoy_scheme *c = negoex_mem_alloc(scheme_alloc(t), sizeof *c);
-    if (c == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    /* Nothing points into our own memory (rng_ud is the caller's), so a flat
-     * copy is a deep one. */
-    memcpy(c, t, sizeof *c);
-    *copy = &c->base;
-    return NEGOEX_OK;
+    return flat_scheme_clone(s, sizeof(nxtoy_scheme), copy);
 }
 
 static void nx_destroy(negoex_scheme *s)
 {
-    nxtoy_scheme *t = (nxtoy_scheme *)s;
-    if (t == NULL)
-        return;
-    /* The allocator lives inside the block being wiped. */
-    negoex_allocator a = t->alloc;
-    int has_alloc = t->has_alloc;
-    negoex_mem_free_secret(has_alloc ? &a : NULL, t, sizeof *t);
-    OPENSSL_cleanse(&a, sizeof a);
+    flat_scheme_destroy(s, sizeof(nxtoy_scheme));
 }
 
 static int nx_requires_mic(negoex_scheme *s)
@@ -333,24 +310,18 @@ int negoex_nxtoy_scheme_new(negoex_scheme **out, const negoex_nxtoy_config *cfg,
         negoex_nxtoy_config_init(&defaults);
         cfg = &defaults;
     }
-    if (alloc != NULL && (alloc->alloc == NULL || alloc->realloc == NULL || alloc->free == NULL))
-        return NEGOEX_ERR_INVALID_ARGUMENT;
 
-    nxtoy_scheme *t = negoex_mem_alloc(alloc, sizeof *t);
-    if (t == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    memset(t, 0, sizeof *t);
-    t->base.cls = cfg->no_integ ? &nxtoy_no_integ_class : &nxtoy_class;
-    memcpy(t->base.auth_scheme.bytes, AUTH_SCHEME, sizeof AUTH_SCHEME);
-    if (alloc != NULL) {
-        t->alloc = *alloc;
-        t->has_alloc = 1;
-    }
+    flat_scheme *f;
+    int rc = flat_scheme_new(sizeof(nxtoy_scheme), cfg->no_integ ? &nxtoy_no_integ_class : &nxtoy_class, alloc, &f);
+    if (rc != NEGOEX_OK)
+        return rc;
+    nxtoy_scheme *t = (nxtoy_scheme *)f;
+    memcpy(t->head.base.auth_scheme.bytes, AUTH_SCHEME, sizeof AUTH_SCHEME);
     t->no_meta_data = cfg->no_meta_data != 0;
     t->force_mic = cfg->force_mic != 0;
     t->rng = cfg->rng;
     t->rng_ud = cfg->rng_ud;
     t->role = ROLE_UNKNOWN;
-    *out = &t->base;
+    *out = &t->head.base;
     return NEGOEX_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "flat_scheme.h"
 
 /* The AuthScheme GUID is the OID content, so it bounds the OID length; it also
  * keeps the RFC 2743 framing in DER short-form lengths. */
@@ -23,9 +24,7 @@ static const uint8_t FAIL_TOKEN[4] = {'f', 'a', 'i', 'l'};
 enum { ROLE_UNKNOWN = -1, ROLE_ACCEPTOR = 0, ROLE_INITIATOR = 1 };
 
 typedef struct test_scheme {
-    negoex_scheme base; /* first: the context only sees this */
-    negoex_allocator alloc; /* a copy, so the caller's struct need not outlive us */
-    int has_alloc;
+    flat_scheme head; /* first */
 
     uint8_t oid[TEST_OID_MAX];
     size_t oid_len;
@@ -47,11 +46,6 @@ typedef struct test_scheme {
     int complete;
     int failed; /* fail_step fired or the acceptor said "fail": MIT deletes the context */
 } test_scheme;
-
-static const negoex_allocator *scheme_alloc(const test_scheme *t)
-{
-    return t->has_alloc ? &t->alloc : NULL;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                              */
@@ -287,27 +281,12 @@ static void ts_reset(negoex_scheme *s)
 
 static int ts_clone(const negoex_scheme *s, negoex_scheme **copy)
 {
-    const test_scheme *t = (const test_scheme *)s;
-    if (t == NULL || copy == NULL)
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    test_scheme *c = negoex_mem_alloc(scheme_alloc(t), sizeof *c);
-    if (c == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    memcpy(c, t, sizeof *c); /* no pointers to own memory inside: a flat copy is deep */
-    *copy = &c->base;
-    return NEGOEX_OK;
+    return flat_scheme_clone(s, sizeof(test_scheme), copy);
 }
 
 static void ts_destroy(negoex_scheme *s)
 {
-    test_scheme *t = (test_scheme *)s;
-    if (t == NULL)
-        return;
-    /* The allocator lives inside the block being wiped. */
-    negoex_allocator a = t->alloc;
-    int has_alloc = t->has_alloc;
-    negoex_mem_free_secret(has_alloc ? &a : NULL, t, sizeof *t);
-    OPENSSL_cleanse(&a, sizeof a);
+    flat_scheme_destroy(s, sizeof(test_scheme));
 }
 
 static const negoex_scheme_class test_scheme_class = {
@@ -337,8 +316,6 @@ int negoex_test_scheme_new(negoex_scheme **out, const negoex_test_scheme_config 
         negoex_test_scheme_config_init(&defaults);
         cfg = &defaults;
     }
-    if (alloc != NULL && (alloc->alloc == NULL || alloc->realloc == NULL || alloc->free == NULL))
-        return NEGOEX_ERR_INVALID_ARGUMENT;
     /* The count travels in one byte. */
     if (cfg->hops < 1 || cfg->hops > 255)
         return NEGOEX_ERR_INVALID_ARGUMENT;
@@ -351,16 +328,12 @@ int negoex_test_scheme_new(negoex_scheme **out, const negoex_test_scheme_config 
     if (rc != 0)
         return NEGOEX_ERR_INVALID_ARGUMENT;
 
-    test_scheme *t = negoex_mem_alloc(alloc, sizeof *t);
-    if (t == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    memset(t, 0, sizeof *t);
-    t->base.cls = &test_scheme_class;
-    memcpy(t->base.auth_scheme.bytes, oid, oid_len); /* zero-padded by the memset */
-    if (alloc != NULL) {
-        t->alloc = *alloc;
-        t->has_alloc = 1;
-    }
+    flat_scheme *f;
+    rc = flat_scheme_new(sizeof(test_scheme), &test_scheme_class, alloc, &f);
+    if (rc != NEGOEX_OK)
+        return rc;
+    test_scheme *t = (test_scheme *)f;
+    memcpy(t->head.base.auth_scheme.bytes, oid, oid_len); /* zero-padded */
     memcpy(t->oid, oid, oid_len);
     t->oid_len = oid_len;
     t->hops = cfg->hops;
@@ -370,6 +343,6 @@ int negoex_test_scheme_new(negoex_scheme **out, const negoex_test_scheme_config 
     t->fail_exchange = cfg->fail_exchange;
     t->fail_step = cfg->fail_step;
     t->role = ROLE_UNKNOWN;
-    *out = &t->base;
+    *out = &t->head.base;
     return NEGOEX_OK;
 }
