@@ -208,8 +208,10 @@ static void text_mech(FILE *f, const char *text, const negoex_bytes *oid)
     fputc('\n', f);
 }
 
-/* A GeneralString in quotes: printable ASCII as is, the rest (and " \) escaped. */
-static void text_string(FILE *f, const uint8_t *s, size_t len)
+/* A GeneralString in quotes: printable ASCII as is, " and \ escaped, other
+ * bytes as \xNN in text and \u00NN in JSON (bytes 80..ff become U+0080..U+00FF,
+ * Latin-1, so any bytes give valid JSON and map back one to one). */
+static void quoted_string(FILE *f, const uint8_t *s, size_t len, int json)
 {
     fputc('"', f);
     for (size_t i = 0; i < len; i++) {
@@ -218,9 +220,14 @@ static void text_string(FILE *f, const uint8_t *s, size_t len)
         else if (s[i] >= 0x20 && s[i] < 0x7f)
             fputc(s[i], f);
         else
-            fprintf(f, "\\x%02x", s[i]);
+            fprintf(f, json ? "\\u%04x" : "\\x%02x", s[i]);
     }
     fputc('"', f);
+}
+
+static void text_string(FILE *f, const uint8_t *s, size_t len)
+{
+    quoted_string(f, s, len, 0);
 }
 
 static int text_inner(FILE *f, const spnego_view *v)
@@ -333,20 +340,9 @@ static void json_hex(FILE *f, const char *key, const negoex_bytes *b)
     fputc('"', f);
 }
 
-/* A GeneralString as a JSON string: bytes 80..ff become U+0080..U+00FF
- * (Latin-1), so any bytes give valid JSON and map back one to one. */
 static void json_string(FILE *f, const uint8_t *s, size_t len)
 {
-    fputc('"', f);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            fprintf(f, "\\%c", s[i]);
-        else if (s[i] >= 0x20 && s[i] < 0x7f)
-            fputc(s[i], f);
-        else
-            fprintf(f, "\\u%04x", s[i]);
-    }
-    fputc('"', f);
+    quoted_string(f, s, len, 1);
 }
 
 static int print_json(FILE *f, const spnego_view *v)
