@@ -361,7 +361,10 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
         ns->peer_mic_verified = 1;
         ns->mic_required = 1;
     }
-    if (ns->negoex_complete && negoex_context_requires_mic(sp->nx))
+    /* Asked as soon as a scheme is selected, so an acceptor whose scheme
+     * wants MICs can say request-mic in its first reply (MIT's acceptor
+     * never asks, and then completes without the MICs its scheme wanted). */
+    if (negoex_context_requires_mic(sp->nx))
         ns->mic_required = 1;
 
     /* MIT's rule: the side that sends the last mechanism token sends its
@@ -412,7 +415,12 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
         if (done)
             ns->phase = SP_COMPLETE;
         negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
-        f.neg_state = done ? NEGOEX_NEG_STATE_ACCEPT_COMPLETED : s->neg_state_out;
+        if (done)
+            f.neg_state = NEGOEX_NEG_STATE_ACCEPT_COMPLETED;
+        else if (s->with_supported_mech && ns->mic_required)
+            f.neg_state = NEGOEX_NEG_STATE_REQUEST_MIC;
+        else
+            f.neg_state = s->neg_state_out;
         if (s->with_supported_mech)
             f.supported_mech = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
         if (nx_len != 0)

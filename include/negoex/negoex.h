@@ -87,6 +87,14 @@ typedef enum negoex_error {
     NEGOEX_ERR_FAILED = -78,               /* context already failed; create a new one */
     NEGOEX_ERR_KEY_SIZE = -79,             /* key length does not fit the enctype */
 
+    /* Kerberos / PKINIT crypto for PKU2U (-80 .. -99). */
+    NEGOEX_ERR_KRB_MALFORMED = -80,        /* RFC 4121 token, 0x8003 checksum or ciphertext malformed */
+    NEGOEX_ERR_KRB_INTEGRITY = -81,        /* ciphertext fails its integrity check (wrong key/usage or tampered) */
+    NEGOEX_ERR_KRB_DIRECTION = -82,        /* RFC 4121 token sent by the wrong role (reflected) */
+    NEGOEX_ERR_KRB_ENCTYPE = -83,          /* Kerberos enctype not supported (only 17 and 18) */
+    NEGOEX_ERR_DH_PUBLIC = -84,            /* peer DH public value out of range or outside the subgroup */
+    NEGOEX_ERR_DH_GROUP = -85,             /* DH domain parameters unknown or unacceptable */
+
     /* DER / SPNEGO codec (-100 .. -109): reported with the byte offset. */
     NEGOEX_ERR_DER_TRUNCATED = -100,       /* a TLV runs past the end of what encloses it */
     NEGOEX_ERR_DER_LENGTH = -101,          /* indefinite, non-minimal or oversized length */
