@@ -1,7 +1,8 @@
 /*
  * RFC 3961 simplified-profile checksums (RFC 3962 AES) for NEGOEX VERIFY.
  *
- *   Kc   = DK(base key, usage BE32 || 0x99)      -- OpenSSL's KRB5KDF
+ *   Kc   = DK(base key, usage BE32 || 0x99)      -- RFC 3961 DK over OpenSSL AES,
+ *                                                  checked against OpenSSL's KRB5KDF
  *   cksum = HMAC-SHA1(Kc, data)[0..11]
  *
  * The computation is pku2u/krb_crypto.c's (shared with PKU2U's Kerberos

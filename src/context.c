@@ -75,6 +75,8 @@ struct negoex_context {
     int have_step_out;
     int alert_pending;
     int send_nego;             /* acceptor: reply starts with ACCEPTOR_NEGO */
+    int have_nego_random;      /* initiator: nego_random drawn with the conversation ID */
+    uint8_t nego_random[NEGOEX_RANDOM_LEN];
     negoex_error_info last_error;
 };
 
@@ -364,8 +366,12 @@ static int emit_exchange(negoex_context *ctx, uint32_t type, int idx, const uint
 static int emit_nego(negoex_context *ctx)
 {
     uint8_t random[NEGOEX_RANDOM_LEN];
-    if (ctx->cfg.rng(ctx->cfg.rng_ud, random, sizeof random) != 0)
+    if (ctx->have_nego_random) {
+        memcpy(random, ctx->nego_random, sizeof random);
+        ctx->have_nego_random = 0;
+    } else if (ctx->cfg.rng(ctx->cfg.rng_ud, random, sizeof random) != 0) {
         return NEGOEX_ERR_RNG;
+    }
     /* The schemes we offer (initiator) or share (acceptor), in our order. */
     negoex_guid list[NEGOEX_MAX_SCHEMES];
     size_t n = 0;
@@ -830,8 +836,20 @@ static int receive_token(negoex_context *ctx, const uint8_t *in, size_t in_len)
 
 static int initiator_start(negoex_context *ctx)
 {
-    if (ctx->cfg.rng(ctx->cfg.rng_ud, ctx->st.conv_id.bytes, sizeof ctx->st.conv_id.bytes) != 0)
+    if (ctx->cfg.rng == default_rng) {
+        /* One RAND_bytes for the conversation ID and the Random of the NEGO
+         * this step sends: each call is a DRBG generate with its locking and
+         * reseed checks, which costs far more than the bytes. A caller's rng
+         * is still called once per value, in the same order. */
+        uint8_t r[sizeof ctx->st.conv_id.bytes + NEGOEX_RANDOM_LEN];
+        if (default_rng(NULL, r, sizeof r) != 0)
+            return NEGOEX_ERR_RNG;
+        memcpy(ctx->st.conv_id.bytes, r, sizeof ctx->st.conv_id.bytes);
+        memcpy(ctx->nego_random, r + sizeof ctx->st.conv_id.bytes, sizeof ctx->nego_random);
+        ctx->have_nego_random = 1;
+    } else if (ctx->cfg.rng(ctx->cfg.rng_ud, ctx->st.conv_id.bytes, sizeof ctx->st.conv_id.bytes) != 0) {
         return NEGOEX_ERR_RNG;
+    }
     ctx->st.have_conv_id = 1;
     int rc = query_all_meta(ctx);
     if (rc != NEGOEX_OK)
@@ -895,6 +913,7 @@ static void snapshot(negoex_context *ctx)
     ctx->have_step_out = 0;
     ctx->alert_pending = 0;
     ctx->send_nego = 0;
+    ctx->have_nego_random = 0;
 }
 
 static void commit(negoex_context *ctx)

@@ -1,8 +1,12 @@
 /*
  * RFC 3961 / RFC 3962 / RFC 4556 crypto through OpenSSL 3 (see krb_crypto.h).
  *
- * Algorithms are fetched per call, as in src/checksum.c: no global state, no
- * init or teardown, and a fetch costs far less than the work it does.
+ * Algorithms are fetched once per process (first use, CRYPTO_THREAD_run_once)
+ * from the default library context and only read afterwards: a fetch by name
+ * (method store lookup, property query, OSSL_PARAM parsing) used to cost more
+ * than the few AES blocks and SHA-1 blocks a checksum computes. Per call there
+ * are only contexts, created from those objects and freed (cleansed) before
+ * return, so no key material outlives a call.
  */
 #include "pku2u/krb_crypto.h"
 
@@ -25,16 +29,119 @@ typedef struct aes_profile {
     int32_t enctype;
     int32_t cksumtype;
     size_t key_len;
-    const char *cbc;  /* KRB5KDF's cipher */
-    const char *cts;  /* encryption */
+    const char *ecb; /* DK's one-block encryptions */
+    const char *cts; /* encryption */
 } aes_profile;
 
-static const aes_profile PROFILES[] = {
-    {NEGOEX_ENCTYPE_AES128_CTS_HMAC_SHA1_96, NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES128, 16, "AES-128-CBC",
+#define NPROFILES 2
+static const aes_profile PROFILES[NPROFILES] = {
+    {NEGOEX_ENCTYPE_AES128_CTS_HMAC_SHA1_96, NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES128, 16, "AES-128-ECB",
      "AES-128-CBC-CTS"},
-    {NEGOEX_ENCTYPE_AES256_CTS_HMAC_SHA1_96, NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES256, 32, "AES-256-CBC",
+    {NEGOEX_ENCTYPE_AES256_CTS_HMAC_SHA1_96, NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES256, 32, "AES-256-ECB",
      "AES-256-CBC-CTS"},
 };
+
+/* ------------------------------------------------------------------------ */
+/* Algorithms, fetched once                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The derivation kinds of a usage key (RFC 3961 5.3), and the usages whose
+ * n-folded derivation constants are computed once: folding the five-byte
+ * constant costs about as much as the AES blocks of the derivation itself,
+ * and Kerberos and NEGOEX key usages are small numbers. */
+#define USAGE_FOLDS 64
+static const uint8_t WHICH[3] = {NEGOEX_KRB_DK_CHECKSUM, NEGOEX_KRB_DK_ENCRYPT, NEGOEX_KRB_DK_INTEGRITY};
+
+static int which_index(uint8_t which)
+{
+    for (int i = 0; i < 3; i++)
+        if (WHICH[i] == which)
+            return i;
+    return -1;
+}
+
+/* usage (big-endian 32 bits) || which */
+static void usage_constant(int32_t usage, uint8_t which, uint8_t constant[USAGE_CONSTANT_LEN])
+{
+    uint32_t u = (uint32_t)usage;
+    constant[0] = (uint8_t)(u >> 24);
+    constant[1] = (uint8_t)(u >> 16);
+    constant[2] = (uint8_t)(u >> 8);
+    constant[3] = (uint8_t)u;
+    constant[4] = which;
+}
+
+/*
+ * Written once by algs_init (under CRYPTO_THREAD_run_once, which orders the
+ * writes before every later reader), then only read: EVP_CIPHER, EVP_MD and
+ * EVP_KDF objects are immutable and reference counted, and the HMAC template
+ * is only ever the source of EVP_MAC_CTX_dup. A NULL entry (fetch failed, e.g.
+ * a provider without the algorithm) makes only the functions that need it
+ * fail, with NEGOEX_ERR_CRYPTO, as a failed per-call fetch did.
+ *
+ * Never freed: they are process-lifetime objects referenced from here (not
+ * leaks to LeakSanitizer or valgrind). No OPENSSL_atexit handler on purpose:
+ * libnegoex is also linked into dlopen'ed modules (gss/negoex_gss.so), and a
+ * libcrypto linked with -z nodelete (Debian's is) does not pin the module that
+ * registered a handler, so the handler could be called after a dlclose.
+ */
+typedef struct krb_algs {
+    /* n-fold(usage || WHICH[w], 16) for usage < USAGE_FOLDS: public constants */
+    uint8_t usage_fold[USAGE_FOLDS][3][NEGOEX_KRB_BLOCK_LEN];
+    EVP_CIPHER *ecb[NPROFILES];
+    EVP_CIPHER *cts[NPROFILES];
+    EVP_MAC_CTX *hmac_sha1; /* template: HMAC with digest SHA1, no key */
+    EVP_MD *sha1;
+    EVP_KDF *pbkdf2;
+} krb_algs;
+
+static krb_algs ALGS;
+static CRYPTO_ONCE algs_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void algs_init(void)
+{
+    for (int32_t u = 0; u < USAGE_FOLDS; u++) {
+        for (int w = 0; w < 3; w++) {
+            uint8_t constant[USAGE_CONSTANT_LEN];
+            usage_constant(u, WHICH[w], constant);
+            (void)negoex_krb_nfold(constant, sizeof constant, ALGS.usage_fold[u][w], NEGOEX_KRB_BLOCK_LEN);
+        }
+    }
+    for (size_t i = 0; i < NPROFILES; i++) {
+        ALGS.ecb[i] = EVP_CIPHER_fetch(NULL, PROFILES[i].ecb, NULL);
+        ALGS.cts[i] = EVP_CIPHER_fetch(NULL, PROFILES[i].cts, NULL);
+    }
+    ALGS.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    ALGS.pbkdf2 = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_PBKDF2, NULL);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *hmac = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (hmac != NULL && EVP_MAC_CTX_set_params(hmac, params) != 1) {
+        EVP_MAC_CTX_free(hmac);
+        hmac = NULL;
+    }
+    ALGS.hmac_sha1 = hmac;
+}
+
+/* The fetched algorithms; NULL only if the once-initialisation itself failed. */
+static const krb_algs *algs(void)
+{
+    return CRYPTO_THREAD_run_once(&algs_once, algs_init) == 1 ? &ALGS : NULL;
+}
+
+/* The profile's fetched ECB (DK) or CTS cipher, NULL if unavailable. */
+static const EVP_CIPHER *profile_cipher(const aes_profile *p, int cts)
+{
+    const krb_algs *a = algs();
+    if (a == NULL)
+        return NULL;
+    size_t i = (size_t)(p - PROFILES);
+    return cts ? a->cts[i] : a->ecb[i];
+}
 
 static const aes_profile *profile_for(int32_t enctype)
 {
@@ -139,12 +246,6 @@ static size_t gcd(size_t a, size_t b)
     return a;
 }
 
-/* Bit b (0 = most significant bit of in[0]) of the input. */
-static unsigned bit_at(const uint8_t *in, size_t b)
-{
-    return (in[b / 8] >> (7 - b % 8)) & 1u;
-}
-
 int negoex_krb_nfold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
 {
     if (in == NULL || out == NULL || in_len == 0 || out_len == 0 || in_len > NFOLD_MAX || out_len > NFOLD_MAX)
@@ -158,21 +259,35 @@ int negoex_krb_nfold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
      * sum is associative); whatever carry is left is added at the end. */
     size_t lcm = in_len / gcd(in_len, out_len) * out_len;
     size_t nbits = in_len * 8;
+    /* The input twice, so that a byte starting at any bit of the input can
+     * be read from two consecutive bytes without wrapping. */
+    uint8_t twice[2 * NFOLD_MAX];
+    memcpy(twice, in, in_len);
+    memcpy(twice + in_len, in, in_len);
     uint8_t acc[NFOLD_MAX];
     memset(acc, 0, out_len);
     unsigned carry = 0;
-    for (size_t i = lcm; i-- > 0;) {
-        size_t copy = i / in_len, j = i % in_len;
+    size_t o = out_len - 1; /* (lcm - 1) % out_len: lcm is a multiple of out_len */
+    for (size_t copy = lcm / in_len; copy-- > 0;) {
+        /* Bit 8j+t of the copy is bit (8j+t-rot) mod nbits of the input. As
+         * nbits is a multiple of 8, the copy's byte j starts at input bit
+         * 8a+s with a shift s that is the same for every byte of the copy,
+         * and a going down by one (cyclically) with j. */
         size_t rot = (13 * copy) % nbits;
-        unsigned byte = 0;
-        for (size_t t = 0; t < 8; t++) {
-            /* bit 8j+t of the copy is bit (8j+t-rot) mod nbits of the input */
-            size_t src = (8 * j + t + nbits - rot) % nbits;
-            byte = byte << 1 | bit_at(in, src);
+        size_t src = 8 * (in_len - 1) + nbits - rot;
+        if (src >= nbits)
+            src -= nbits;
+        size_t a = src / 8;
+        unsigned s = (unsigned)(src % 8);
+        for (size_t j = in_len; j-- > 0;) {
+            /* s == 0: the second term is 0 (a byte shifted right by 8) */
+            unsigned byte = (((unsigned)twice[a] << s) | ((unsigned)twice[a + 1] >> (8 - s))) & 0xffu;
+            carry += acc[o] + byte;
+            acc[o] = (uint8_t)carry;
+            carry >>= 8;
+            o = o == 0 ? out_len - 1 : o - 1;
+            a = a == 0 ? in_len - 1 : a - 1;
         }
-        carry += acc[i % out_len] + byte;
-        acc[i % out_len] = (uint8_t)carry;
-        carry >>= 8;
     }
     while (carry != 0) {
         for (size_t i = out_len; i-- > 0 && carry != 0;) {
@@ -186,8 +301,48 @@ int negoex_krb_nfold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
 }
 
 /* ------------------------------------------------------------------------ */
-/* DK through KRB5KDF                                                         */
+/* DK (RFC 3961 5.1)                                                         */
 /* ------------------------------------------------------------------------ */
+
+/* DR(base, folded) = K1 || K2 || ... truncated to the key length, with K1 =
+ * E(base, folded) and K(i+1) = E(base, Ki), each E from the initial cipher
+ * state (zero IV): one block of AES-CBC with a zero IV, which is one block of
+ * AES-ECB. DK = random-to-key(DR) = DR for AES. The same bytes as OpenSSL's
+ * KRB5KDF (which needs the constant at most one block long), whose context
+ * cannot be duplicated in OpenSSL 3.0 and which fetches its cipher by name
+ * on every derivation. base is well-formed (profile p). */
+static int dk_folded(const aes_profile *p, const negoex_krb_key *base, const uint8_t folded[NEGOEX_KRB_BLOCK_LEN],
+                     negoex_krb_key *out)
+{
+    uint8_t block[NEGOEX_KRB_BLOCK_LEN];
+    uint8_t derived[NEGOEX_KRB_MAX_KEY_LEN];
+    memcpy(block, folded, sizeof block);
+    int rc = NEGOEX_ERR_CRYPTO;
+    const EVP_CIPHER *ecb = profile_cipher(p, 0);
+    EVP_CIPHER_CTX *ctx = ecb != NULL ? EVP_CIPHER_CTX_new() : NULL;
+    /* No EVP_EncryptFinal, so padding never applies: an encryption update
+     * of whole blocks returns them all (checked: n == one block). */
+    if (ctx != NULL && EVP_EncryptInit_ex2(ctx, ecb, base->bytes, NULL, NULL) == 1) {
+        size_t have = 0;
+        while (have < p->key_len) {
+            int n = 0;
+            if (EVP_EncryptUpdate(ctx, block, &n, block, (int)sizeof block) != 1 || n != (int)sizeof block)
+                break;
+            size_t take = p->key_len - have < sizeof block ? p->key_len - have : sizeof block;
+            memcpy(derived + have, block, take);
+            have += take;
+        }
+        if (have == p->key_len)
+            rc = 0;
+    }
+    /* Freeing the context cleanses the key schedule of the base key. */
+    EVP_CIPHER_CTX_free(ctx);
+    if (rc == 0)
+        rc = negoex_krb_key_init(out, p->enctype, derived, p->key_len);
+    OPENSSL_cleanse(derived, sizeof derived);
+    OPENSSL_cleanse(block, sizeof block);
+    return rc;
+}
 
 int negoex_krb_dk(const negoex_krb_key *base, const uint8_t *constant, size_t constant_len, negoex_krb_key *out)
 {
@@ -196,39 +351,29 @@ int negoex_krb_dk(const negoex_krb_key *base, const uint8_t *constant, size_t co
         return key_error(base);
     if (out == NULL || constant == NULL || constant_len == 0 || constant_len > DK_CONSTANT_MAX)
         return NEGOEX_ERR_INVALID_ARGUMENT;
-
-    uint8_t derived[NEGOEX_KRB_MAX_KEY_LEN];
-    int rc = NEGOEX_ERR_CRYPTO;
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_KRB5KDF, NULL);
-    EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-    if (kctx != NULL) {
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER, (char *)p->cbc, 0),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)base->bytes, p->key_len),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_CONSTANT, (void *)constant, constant_len),
-            OSSL_PARAM_construct_end(),
-        };
-        /* DK = random-to-key(DR(base, constant)) = DR for AES, key_len bytes. */
-        if (EVP_KDF_derive(kctx, derived, p->key_len, params) == 1)
-            rc = 0;
-    }
-    /* Freeing the context cleanses its copy of the base key. */
-    EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
-    if (rc == 0)
-        rc = negoex_krb_key_init(out, p->enctype, derived, p->key_len);
-    OPENSSL_cleanse(derived, sizeof derived);
-    return rc;
+    uint8_t folded[NEGOEX_KRB_BLOCK_LEN];
+    int rc = negoex_krb_nfold(constant, constant_len, folded, sizeof folded);
+    return rc == 0 ? dk_folded(p, base, folded, out) : rc;
 }
 
 int negoex_krb_usage_key(const negoex_krb_key *base, int32_t usage, uint8_t which, negoex_krb_key *out)
 {
-    if (which != NEGOEX_KRB_DK_CHECKSUM && which != NEGOEX_KRB_DK_ENCRYPT && which != NEGOEX_KRB_DK_INTEGRITY)
+    int w = which_index(which);
+    if (w < 0)
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    uint32_t u = (uint32_t)usage;
-    const uint8_t constant[USAGE_CONSTANT_LEN] = {(uint8_t)(u >> 24), (uint8_t)(u >> 16), (uint8_t)(u >> 8),
-                                                  (uint8_t)u, which};
-    return negoex_krb_dk(base, constant, sizeof constant, out);
+    const krb_algs *a = algs();
+    if (a == NULL || usage < 0 || usage >= USAGE_FOLDS) {
+        uint8_t constant[USAGE_CONSTANT_LEN];
+        usage_constant(usage, which, constant);
+        return negoex_krb_dk(base, constant, sizeof constant, out);
+    }
+    /* The same checks as negoex_krb_dk, with the fold computed once. */
+    const aes_profile *p = key_profile(base);
+    if (p == NULL)
+        return key_error(base);
+    if (out == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    return dk_folded(p, base, a->usage_fold[usage][w], out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -252,8 +397,8 @@ int negoex_krb_string_to_key(int32_t enctype, const uint8_t *password, size_t pa
     uint64_t iter = iterations;
     int pkcs5 = 1; /* plain PKCS #5: no SP 800-132 lower bounds (the RFC vectors use 1 iteration) */
     int rc = NEGOEX_ERR_CRYPTO;
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_PBKDF2, NULL);
-    EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    const krb_algs *a = algs();
+    EVP_KDF_CTX *kctx = a != NULL && a->pbkdf2 != NULL ? EVP_KDF_CTX_new(a->pbkdf2) : NULL;
     if (kctx != NULL) {
         OSSL_PARAM params[] = {
             OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
@@ -269,7 +414,6 @@ int negoex_krb_string_to_key(int32_t enctype, const uint8_t *password, size_t pa
             rc = 0;
     }
     EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
     if (rc == 0)
         rc = negoex_krb_random_to_key(enctype, tkey_bytes, p->key_len, &tkey);
     if (rc == 0)
@@ -299,7 +443,8 @@ int negoex_krb_octetstring2key(int32_t enctype, const uint8_t *shared_secret, si
     uint8_t stream[2 * SHA1_LEN];
     size_t have = 0;
     int rc = 0;
-    EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    const krb_algs *a = algs();
+    const EVP_MD *sha1 = a != NULL ? a->sha1 : NULL;
     EVP_MD_CTX *md = sha1 != NULL ? EVP_MD_CTX_new() : NULL;
     if (md == NULL)
         rc = NEGOEX_ERR_CRYPTO;
@@ -316,7 +461,6 @@ int negoex_krb_octetstring2key(int32_t enctype, const uint8_t *shared_secret, si
     }
     /* The digest context holds hash state of the shared secret. */
     EVP_MD_CTX_free(md);
-    EVP_MD_free(sha1);
     if (rc == 0)
         rc = negoex_krb_random_to_key(enctype, stream, p->key_len, out);
     OPENSSL_cleanse(stream, sizeof stream);
@@ -348,7 +492,7 @@ int negoex_krb_aes_cts(int encrypt, const uint8_t *key, size_t key_len, const ui
         memcpy(chain, in + chain_at, sizeof chain);
 
     int rc = NEGOEX_ERR_CRYPTO;
-    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, p->cts, NULL);
+    const EVP_CIPHER *cipher = profile_cipher(p, 1);
     EVP_CIPHER_CTX *ctx = cipher != NULL ? EVP_CIPHER_CTX_new() : NULL;
     if (ctx != NULL) {
         OSSL_PARAM params[] = {
@@ -363,7 +507,6 @@ int negoex_krb_aes_cts(int encrypt, const uint8_t *key, size_t key_len, const ui
     }
     /* Frees the key schedule (OpenSSL cleanses it). */
     EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
     if (rc != 0) {
         OPENSSL_cleanse(out, len);
         return rc;
@@ -381,14 +524,11 @@ static int hmac_sha1(const negoex_krb_key *k, const negoex_krb_chunk *chunks, si
 {
     int rc = NEGOEX_ERR_CRYPTO;
     size_t out_len = 0;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *mctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+    const krb_algs *a = algs();
+    /* A copy of the keyless template: the digest is already set. */
+    EVP_MAC_CTX *mctx = a != NULL && a->hmac_sha1 != NULL ? EVP_MAC_CTX_dup(a->hmac_sha1) : NULL;
     if (mctx != NULL) {
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
-            OSSL_PARAM_construct_end(),
-        };
-        int ok = EVP_MAC_init(mctx, k->bytes, k->len, params) == 1;
+        int ok = EVP_MAC_init(mctx, k->bytes, k->len, NULL) == 1;
         for (size_t i = 0; ok && i < n; i++)
             if (chunks[i].len != 0)
                 ok = EVP_MAC_update(mctx, chunks[i].data, chunks[i].len) == 1;
@@ -397,7 +537,6 @@ static int hmac_sha1(const negoex_krb_key *k, const negoex_krb_chunk *chunks, si
     }
     /* Frees the key schedule derived from the key (OpenSSL cleanses it). */
     EVP_MAC_CTX_free(mctx);
-    EVP_MAC_free(mac);
     if (rc != 0)
         OPENSSL_cleanse(out, SHA1_LEN);
     return rc;

@@ -3,10 +3,12 @@
  * RFC 3962 AES enctypes (17 aes128-cts-hmac-sha1-96, 18 aes256-cts-hmac-sha1-96),
  * and the RFC 4556 PKINIT octetstring2key.
  *
- * Every primitive is OpenSSL 3 libcrypto: KRB5KDF (RFC 3961 DK, n-fold
- * included), AES-*-CBC-CTS in mode CS3, HMAC-SHA1, PBKDF2, SHA-1, RAND. The
- * only code of our own is the profile glue and n-fold (kept for the RFC 3961
- * vectors; KRB5KDF folds its constants itself).
+ * Every primitive is OpenSSL 3 libcrypto: AES (ECB for the RFC 3961 DK
+ * blocks, CBC-CTS in mode CS3), HMAC-SHA1, PBKDF2, SHA-1, RAND. The only code
+ * of our own is the profile glue, n-fold and the DK iteration over AES blocks
+ * (what OpenSSL's KRB5KDF computes; its context cannot be duplicated in
+ * OpenSSL 3.0, so it would fetch its cipher by name on every derivation).
+ * Algorithms are fetched once per process, on first use (thread-safe).
  *
  * Conventions: 0 or a negative negoex_error; secrets on the stack are wiped
  * with OPENSSL_cleanse before return; integrity checks compare with
@@ -64,15 +66,18 @@ int negoex_krb_key_random(negoex_krb_key *key, int32_t enctype);
 
 /*
  * RFC 3961 5.1 n-fold: folds in_len bytes into out_len bytes (n = 8*out_len).
- * in_len and out_len must be 1..256. Not a cryptographic primitive; exists
- * for the RFC 3961 A.1 vectors and for callers that want the folded constant.
+ * in_len and out_len must be 1..256. Not a cryptographic primitive: DK folds
+ * its constant with it (checked against the RFC 3961 A.1 vectors).
  */
 int negoex_krb_nfold(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len);
 
 /*
- * RFC 3961 DK(base, constant) for AES: KRB5KDF (n-fold the constant to the
- * block size, iterate AES-CBC, random-to-key = identity). *out gets the base
- * key's enctype and length. constant: 1..256 bytes. out may alias base.
+ * RFC 3961 DK(base, constant) for AES: n-fold the constant to the block size,
+ * encrypt it with the base key and re-encrypt until there are key-length
+ * bytes (one AES block each from the zero IV), random-to-key = identity. The
+ * result is OpenSSL's KRB5KDF's for constants up to 16 bytes (KRB5KDF refuses
+ * longer ones; RFC 3961 does not). *out gets the base key's enctype and
+ * length. constant: 1..256 bytes. out may alias base.
  */
 int negoex_krb_dk(const negoex_krb_key *base, const uint8_t *constant, size_t constant_len,
                   negoex_krb_key *out);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <negoex/negoex.h>
+#include <negoex/spnego.h>
 
 #include "checksum.h"
 #include "testutil.h"
@@ -81,88 +82,22 @@ static void bb_append(bytebuf *b, const uint8_t *p, size_t n)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Minimal DER walk to find the NEGOEX bytes inside a SPNEGO token            */
-/* (mechToken of NegTokenInit / responseToken of NegTokenResp, both [2]).     */
+/* The NEGOEX bytes inside a SPNEGO token                                     */
+/* (mechToken of NegTokenInit / responseToken of NegTokenResp).               */
 /* ------------------------------------------------------------------------ */
 
-/* Reads one TLV with a single-byte tag at buf[*pos]; 0 on success. */
-static int der_tlv(const uint8_t *buf, size_t len, size_t *pos, uint8_t *tag, const uint8_t **val,
-                   size_t *vlen)
-{
-    size_t p = *pos;
-    if (len - p < 2)
-        return -1;
-    *tag = buf[p++];
-    size_t l = buf[p++];
-    if (l & 0x80) {
-        size_t nb = l & 0x7f;
-        if (nb == 0 || nb > 4 || len - p < nb)
-            return -1;
-        l = 0;
-        while (nb--)
-            l = l << 8 | buf[p++];
-    }
-    if (l > len - p)
-        return -1;
-    *val = buf + p;
-    *vlen = l;
-    *pos = p + l;
-    return 0;
-}
-
-/* Finds [2] OCTET STRING in a NegTokenInit/NegTokenResp SEQUENCE body.
- * Returns 1 with the inner token, 0 when the token carries none. */
-static int spnego_seq_token(const uint8_t *seq, size_t seq_len, const uint8_t **out, size_t *out_len)
-{
-    size_t pos = 0;
-    while (pos < seq_len) {
-        uint8_t tag;
-        const uint8_t *v;
-        size_t vl;
-        assert_int_equal(der_tlv(seq, seq_len, &pos, &tag, &v, &vl), 0);
-        if (tag == 0xa2) {
-            size_t ipos = 0;
-            uint8_t itag;
-            assert_int_equal(der_tlv(v, vl, &ipos, &itag, out, out_len), 0);
-            assert_int_equal(itag, 0x04);
-            assert_int_equal(ipos, vl);
-            return 1;
-        }
-    }
-    return 0;
-}
-
+/* The inner token of a SPNEGO token, through the library's strict codec.
+ * Returns 1 with it, 0 when the token carries none. */
 static int spnego_inner_token(const uint8_t *tok, size_t len, const uint8_t **out, size_t *out_len)
 {
-    static const uint8_t spnego_oid[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
-    size_t pos = 0;
-    uint8_t tag;
-    const uint8_t *v;
-    size_t vl;
-    assert_int_equal(der_tlv(tok, len, &pos, &tag, &v, &vl), 0);
-    assert_int_equal(pos, len); /* nothing after the outer TLV */
-    const uint8_t *body = v;
-    size_t body_len = vl;
-    if (tag == 0x60) {
-        /* InitialContextToken: thisMech OID, then [0] NegTokenInit */
-        size_t p = 0;
-        assert_int_equal(der_tlv(v, vl, &p, &tag, &body, &body_len), 0);
-        assert_int_equal(tag, 0x06);
-        assert_int_equal(body_len, sizeof spnego_oid);
-        assert_memory_equal(body, spnego_oid, sizeof spnego_oid);
-        assert_int_equal(der_tlv(v, vl, &p, &tag, &body, &body_len), 0);
-        assert_int_equal(tag, 0xa0);
-        assert_int_equal(p, vl);
-    } else {
-        assert_int_equal(tag, 0xa1); /* NegTokenResp */
-    }
-    size_t p = 0;
-    const uint8_t *seq;
-    size_t seq_len;
-    assert_int_equal(der_tlv(body, body_len, &p, &tag, &seq, &seq_len), 0);
-    assert_int_equal(tag, 0x30);
-    assert_int_equal(p, body_len);
-    return spnego_seq_token(seq, seq_len, out, out_len);
+    negoex_spnego_token t;
+    assert_int_equal(negoex_spnego_parse(tok, len, &t, NULL), 0);
+    negoex_bytes inner = t.mech_token.data != NULL ? t.mech_token : t.response_token;
+    if (inner.data == NULL)
+        return 0;
+    *out = inner.data;
+    *out_len = inner.len;
+    return 1;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -21,6 +21,9 @@
 #include <string.h>
 
 #include <negoex/negoex.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "checksum.h"
 #include "pku2u/dh.h"
@@ -1572,10 +1575,59 @@ static void test_error_texts(void **state)
     }
 }
 
+/* Our DK (n-fold + AES-ECB blocks, for speed) must be OpenSSL's KRB5KDF for
+ * every usage key: both enctypes, many keys, usages and the three kinds. */
+static void test_dk_matches_openssl_krb5kdf(void **state)
+{
+    (void)state;
+    static const int32_t usages[] = {0, 1, 2, 3, 22, 23, 24, 25, 41, 63, 64, 65, 255, 256, 1023, 0x4e58, 65535,
+                                     0x7fffffff, -1, -2, -1000};
+    static const uint8_t kinds[] = {0x99, 0xAA, 0x55};
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_KRB5KDF, NULL);
+    assert_non_null(kdf);
+    unsigned checked = 0;
+    for (int e = 0; e < 2; e++) {
+        int32_t enctype = e ? 18 : 17;
+        size_t klen = e ? 32 : 16;
+        for (unsigned k = 0; k < 8; k++) {
+            uint8_t raw[32];
+            for (size_t i = 0; i < klen; i++)
+                raw[i] = (uint8_t)(k * 37u + i * 11u + (unsigned)e);
+            negoex_krb_key base;
+            assert_int_equal(negoex_krb_key_init(&base, enctype, raw, klen), 0);
+            for (size_t u = 0; u < sizeof usages / sizeof usages[0]; u++) {
+                for (size_t w = 0; w < sizeof kinds; w++) {
+                    uint8_t constant[5] = {(uint8_t)((uint32_t)usages[u] >> 24), (uint8_t)((uint32_t)usages[u] >> 16),
+                                           (uint8_t)((uint32_t)usages[u] >> 8), (uint8_t)usages[u], kinds[w]};
+                    negoex_krb_key ours;
+                    assert_int_equal(negoex_krb_usage_key(&base, usages[u], kinds[w], &ours), 0);
+                    uint8_t ref[32];
+                    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+                    assert_non_null(ctx);
+                    OSSL_PARAM params[4];
+                    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER,
+                                                                 e ? "AES-256-CBC" : "AES-128-CBC", 0);
+                    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, raw, klen);
+                    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_CONSTANT, constant, sizeof constant);
+                    params[3] = OSSL_PARAM_construct_end();
+                    assert_int_equal(EVP_KDF_derive(ctx, ref, klen, params), 1);
+                    EVP_KDF_CTX_free(ctx);
+                    assert_int_equal(ours.len, klen);
+                    assert_memory_equal(ours.bytes, ref, klen);
+                    checked++;
+                }
+            }
+        }
+    }
+    EVP_KDF_free(kdf);
+    assert_int_equal(checked, 2u * 8u * (sizeof usages / sizeof usages[0]) * 3u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfold_rfc3961),
+        cmocka_unit_test(test_dk_matches_openssl_krb5kdf),
         cmocka_unit_test(test_string_to_key_rfc3962),
         cmocka_unit_test(test_cts_rfc3962),
         cmocka_unit_test(test_mit_known_ciphertexts),
