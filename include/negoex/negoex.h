@@ -94,6 +94,18 @@ typedef enum negoex_error {
     NEGOEX_ERR_KRB_ENCTYPE = -83,          /* Kerberos enctype not supported (only 17 and 18) */
     NEGOEX_ERR_DH_PUBLIC = -84,            /* peer DH public value out of range or outside the subgroup */
     NEGOEX_ERR_DH_GROUP = -85,             /* DH domain parameters unknown or unacceptable */
+    /* PKINIT CMS SignedData and X.509 (src/pku2u/cms.h, src/pku2u/x509.h). */
+    NEGOEX_ERR_CMS_MALFORMED = -86,        /* detached, not one signer, no signed attrs or signer cert */
+    NEGOEX_ERR_CMS_SIGNATURE = -87,        /* signature or message-digest attribute does not verify */
+    NEGOEX_ERR_CMS_CONTENT_TYPE = -88,     /* eContentType or its signed attribute unexpected */
+    NEGOEX_ERR_CMS_DIGEST = -89,           /* digest algorithm outside the accepted set */
+    NEGOEX_ERR_CERT_UNTRUSTED = -90,       /* no chain to a configured trust anchor */
+    NEGOEX_ERR_CERT_EXPIRED = -91,         /* a chain certificate expired at the validation time */
+    NEGOEX_ERR_CERT_NOT_YET_VALID = -92,   /* a chain certificate not valid yet at that time */
+    NEGOEX_ERR_CERT_INVALID = -93,         /* chain rejected otherwise (signature, CA, path rules) */
+    NEGOEX_ERR_CERT_EKU = -94,             /* required extended key usage missing */
+    NEGOEX_ERR_CERT_NAME = -95,            /* certificate does not name the expected host */
+    NEGOEX_ERR_CREDENTIAL_LOAD = -96,      /* unreadable, wrong password or key mismatch */
 
     /* DER / SPNEGO codec (-100 .. -109): reported with the byte offset. */
     NEGOEX_ERR_DER_TRUNCATED = -100,       /* a TLV runs past the end of what encloses it */
