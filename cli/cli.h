@@ -157,4 +157,31 @@ int cli_spnego_detect(const uint8_t *data, size_t len);
  */
 int cli_decode_spnego(FILE *f, const uint8_t *data, size_t len, int json);
 
+/* A GeneralString in double quotes: printable ASCII as is, " and \ escaped,
+ * other bytes \xNN (text) or \u00NN (JSON: bytes read as Latin-1). */
+void cli_quoted_string(FILE *f, const uint8_t *s, size_t len, int json);
+
+/* ------------------------------------------------------------------------ */
+/* decode: the PKU2U half (decode_pku2u.c), through negoex/pku2u.h          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * For an AP_REQUEST / CHALLENGE / INITIATOR_META_DATA / ACCEPTOR_META_DATA
+ * message of the PKU2U auth scheme: its Exchange payload decoded, as the
+ * JSON members `, "exchange_decoded": {...}` or, when the payload does not
+ * decode, `, "exchange_error": {...}`; as text, the tree (or the reason) on
+ * lines under the message's fields (indent = the message's prefix). Prints
+ * nothing for any other message.
+ */
+void cli_pku2u_exchange_json(FILE *f, const struct negoex_message *m);
+void cli_pku2u_exchange_text(FILE *f, const char *indent, const struct negoex_message *m);
+
+/*
+ * `negoex decode --as krb` (metadata 0: a PKU2U GSS token) and
+ * `--as pku2u-metadata` (metadata 1: a metadata payload): prints it (text or
+ * {"krb": {...}} / {"pku2u_metadata": {...}}) or, if it does not decode,
+ * nothing and one error line. Returns an exit code.
+ */
+int cli_decode_pku2u(FILE *f, const uint8_t *data, size_t len, int json, int metadata);
+
 #endif

@@ -1,10 +1,11 @@
 /*
- * negoex decode [--json] [FILE|-]: print every message of one NEGOEX token,
+ * negoex decode [--json] [--as KIND] [FILE|-]: print every message of one NEGOEX token,
  * or a SPNEGO token and the NEGOEX token inside it (decode_spnego.c).
  *
  * The whole token is validated before anything reaches stdout, so a consumer
  * never sees half a decode: either all messages, or nothing plus one error
- * line on stderr.
+ * line on stderr. The Exchange payloads of PKU2U messages are decoded too
+ * (decode_pku2u.c); `--as` names the kind of token instead of detecting it.
  */
 #include "cli.h"
 
@@ -22,6 +23,7 @@
 static void decode_usage(FILE *f)
 {
     fputs("usage: negoex decode [--json] [FILE|-]\n"
+          "       negoex decode --as KIND [--json] [FILE|-]\n"
           "\n"
           "Prints one token, either\n"
           "  - a NEGOEX token (one or more messages back to back), or\n"
@@ -41,9 +43,26 @@ static void decode_usage(FILE *f)
           "when it starts with \"NEGOEXTS\". Then it must be valid NEGOEX; any other\n"
           "inner token (Kerberos, NTLM, ...) is shown as hex.\n"
           "\n"
+          "NEGOEX messages of the PKU2U auth scheme also show their Exchange payload\n"
+          "decoded: the Kerberos message of an AP_REQUEST / CHALLENGE (AS-REQ, AS-REP,\n"
+          "AP-REQ, AP-REP, KRB-ERROR with the PKINIT data; encrypted parts as etype,\n"
+          "kvno and length) and the metadata of INITIATOR_META_DATA /\n"
+          "ACCEPTOR_META_DATA (trusted certifiers, target realm and sname). A payload\n"
+          "that does not decode is shown with the reason (\"exchange_error\" in JSON);\n"
+          "the NEGOEX token is still valid then.\n"
+          "\n"
           "  --json      print {\"negoex\": [message, ...]} instead of text; for a SPNEGO\n"
           "              token {\"spnego\": {...}, \"negoex\": [...]}, \"negoex\" only\n"
-          "              when the inner token is NEGOEX\n"
+          "              when the inner token is NEGOEX; PKU2U messages get\n"
+          "              \"exchange_decoded\": {\"kind\": ..., ...} or \"exchange_error\"\n"
+          "  --as KIND   what the token is, instead of detecting it:\n"
+          "                negoex          NEGOEX messages\n"
+          "                spnego          a SPNEGO token\n"
+          "                krb             a PKU2U GSS token (60 .. 06 06 2b 06 01 05 02 07\n"
+          "                                TOK_ID, then AS-REQ / AS-REP / AP-REQ / AP-REP /\n"
+          "                                KRB-ERROR); JSON {\"krb\": {...}}\n"
+          "                pku2u-metadata  a PKU2U metadata payload; JSON\n"
+          "                                {\"pku2u_metadata\": {...}}\n"
           "  -h, --help  show this help\n"
           "\n"
           "Exit status: 0 valid token, 1 malformed token (nothing on stdout, one error\n"
@@ -162,6 +181,7 @@ static void text_exchange(FILE *f, const char *pfx, const negoex_message *m)
     text_guid(f, &m->u.exchange.auth_scheme);
     fputc('\n', f);
     cli_text_bytes(f, ind, "exchange", m->u.exchange.exchange.data, m->u.exchange.exchange.len);
+    cli_pku2u_exchange_text(f, pfx, m);
 }
 
 static void text_verify(FILE *f, const char *pfx, const negoex_message *m)
@@ -337,6 +357,7 @@ int cli_negoex_print_json_array(FILE *f, const negoex_message *msgs, size_t coun
         case NEGOEX_STRUCT_EXCHANGE:
             json_guid(f, "auth_scheme", &m->u.exchange.auth_scheme);
             json_hex(f, "exchange", m->u.exchange.exchange.data, m->u.exchange.exchange.len);
+            cli_pku2u_exchange_json(f, m);
             break;
         case NEGOEX_STRUCT_VERIFY:
             json_guid(f, "auth_scheme", &m->u.verify.auth_scheme);
@@ -438,7 +459,7 @@ int cli_negoex_collect(const uint8_t *data, size_t len, negoex_message **msgs, s
 
 int cli_decode(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *as = "auto";
     int json = 0, options_done = 0;
     cli_buffer token;
     negoex_message *msgs;
@@ -454,6 +475,22 @@ int cli_decode(int argc, char **argv)
                 options_done = 1;
             } else if (strcmp(arg, "--json") == 0) {
                 json = 1;
+            } else if (strcmp(arg, "--as") == 0 || strncmp(arg, "--as=", 5) == 0) {
+                if (arg[4] == '=') {
+                    as = arg + 5;
+                } else if (i + 1 < argc) {
+                    as = argv[++i];
+                } else {
+                    cli_error("decode: --as needs a kind (negoex, spnego, krb, pku2u-metadata)");
+                    decode_usage(stderr);
+                    return CLI_EXIT_USAGE;
+                }
+                if (strcmp(as, "auto") != 0 && strcmp(as, "negoex") != 0 && strcmp(as, "spnego") != 0 &&
+                    strcmp(as, "krb") != 0 && strcmp(as, "pku2u-metadata") != 0) {
+                    cli_error("decode: unknown kind '%s' for --as (negoex, spnego, krb, pku2u-metadata)", as);
+                    decode_usage(stderr);
+                    return CLI_EXIT_USAGE;
+                }
             } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
                 decode_usage(stdout);
                 return CLI_EXIT_OK;
@@ -474,7 +511,12 @@ int cli_decode(int argc, char **argv)
     rc = cli_read_token(path, &token);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (cli_spnego_detect(token.data, token.len)) {
+    if (strcmp(as, "krb") == 0 || strcmp(as, "pku2u-metadata") == 0) {
+        rc = cli_decode_pku2u(stdout, token.data, token.len, json, strcmp(as, "pku2u-metadata") == 0);
+        cli_buffer_free(&token);
+        return rc;
+    }
+    if (strcmp(as, "spnego") == 0 || (strcmp(as, "auto") == 0 && cli_spnego_detect(token.data, token.len))) {
         rc = cli_decode_spnego(stdout, token.data, token.len, json);
         cli_buffer_free(&token);
         return rc;

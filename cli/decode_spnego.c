@@ -211,7 +211,7 @@ static void text_mech(FILE *f, const char *text, const negoex_bytes *oid)
 /* A GeneralString in quotes: printable ASCII as is, " and \ escaped, other
  * bytes as \xNN in text and \u00NN in JSON (bytes 80..ff become U+0080..U+00FF,
  * Latin-1, so any bytes give valid JSON and map back one to one). */
-static void quoted_string(FILE *f, const uint8_t *s, size_t len, int json)
+void cli_quoted_string(FILE *f, const uint8_t *s, size_t len, int json)
 {
     fputc('"', f);
     for (size_t i = 0; i < len; i++) {
@@ -227,7 +227,7 @@ static void quoted_string(FILE *f, const uint8_t *s, size_t len, int json)
 
 static void text_string(FILE *f, const uint8_t *s, size_t len)
 {
-    quoted_string(f, s, len, 0);
+    cli_quoted_string(f, s, len, 0);
 }
 
 static int text_inner(FILE *f, const spnego_view *v)
@@ -342,7 +342,7 @@ static void json_hex(FILE *f, const char *key, const negoex_bytes *b)
 
 static void json_string(FILE *f, const uint8_t *s, size_t len)
 {
-    quoted_string(f, s, len, 1);
+    cli_quoted_string(f, s, len, 1);
 }
 
 static int print_json(FILE *f, const spnego_view *v)
