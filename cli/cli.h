@@ -31,6 +31,7 @@ int cli_initiate(int argc, char **argv);
 int cli_accept(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_certs(int argc, char **argv);
 
 /* "negoex: error: <message>\n" on stderr (util.c). */
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);

@@ -22,6 +22,7 @@ static const cli_command commands[] = {
     {"accept", cli_accept, "be the acceptor of a conversation over stdin/stdout"},
     {"demo", cli_demo, "run both roles in this process and print the flow"},
     {"bench", cli_bench, "run a benchmark (codec, handshake) and print its figures"},
+    {"certs", cli_certs, "write a test PKI shaped like Azure AD's P2P one (CA, user, device)"},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
