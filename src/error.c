@@ -92,6 +92,15 @@ static const struct error_entry errors[] = {
     {NEGOEX_ERR_SPNEGO_MIC_MISMATCH, "SPNEGO_MIC_MISMATCH", "mechListMIC does not verify"},
     {NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED, "SPNEGO_MIC_UNSUPPORTED",
      "mechListMIC required but the auth scheme cannot make or verify one"},
+    {NEGOEX_ERR_PKU2U_CLOCK_SKEW, "PKU2U_CLOCK_SKEW", "peer's time is outside the allowed clock skew"},
+    {NEGOEX_ERR_PKU2U_PA_CHECKSUM, "PKU2U_PA_CHECKSUM", "PKINIT paChecksum missing or not the request body's"},
+    {NEGOEX_ERR_PKU2U_FINISHED, "PKU2U_FINISHED", "KRB-FINISHED missing or not over this AS exchange"},
+    {NEGOEX_ERR_PKU2U_CHANNEL_BINDINGS, "PKU2U_CHANNEL_BINDINGS", "channel bindings do not match"},
+    {NEGOEX_ERR_PKU2U_TARGET, "PKU2U_TARGET", "realm or service name is not the acceptor's or the target's"},
+    {NEGOEX_ERR_PKU2U_MISMATCH, "PKU2U_MISMATCH",
+     "an echoed value (nonce, name, time, ticket) differs from the exchange's"},
+    {NEGOEX_ERR_PKU2U_UNEXPECTED, "PKU2U_UNEXPECTED", "PKU2U message or part not what this step needs"},
+    {NEGOEX_ERR_PKU2U_KRB_ERROR, "PKU2U_KRB_ERROR", "the peer answered with a KRB-ERROR"},
 };
 
 static const struct error_entry *find(int code)

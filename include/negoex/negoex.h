@@ -123,7 +123,17 @@ typedef enum negoex_error {
     NEGOEX_ERR_SPNEGO_MIC_MISMATCH = -114, /* mechListMIC does not verify */
     NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED = -115, /* MIC required, the scheme cannot make or check one */
 
-    NEGOEX_ERR_LAST_ = -128
+    /* PKU2U protocol (-130 .. -149): the scheme's own checks. */
+    NEGOEX_ERR_PKU2U_CLOCK_SKEW = -130,      /* peer's time outside the allowed clock skew */
+    NEGOEX_ERR_PKU2U_PA_CHECKSUM = -131,     /* PKINIT paChecksum missing or not the request body's */
+    NEGOEX_ERR_PKU2U_FINISHED = -132,        /* KRB-FINISHED missing or not over this AS exchange */
+    NEGOEX_ERR_PKU2U_CHANNEL_BINDINGS = -133, /* channel bindings differ */
+    NEGOEX_ERR_PKU2U_TARGET = -134,          /* realm or service name not the acceptor's / the target's */
+    NEGOEX_ERR_PKU2U_MISMATCH = -135,        /* an echoed value (nonce, name, time, ticket) differs */
+    NEGOEX_ERR_PKU2U_UNEXPECTED = -136,      /* message kind or a required part not what this step needs */
+    NEGOEX_ERR_PKU2U_KRB_ERROR = -137,       /* the peer answered with a KRB-ERROR */
+
+    NEGOEX_ERR_LAST_ = -150
 } negoex_error;
 
 /* Text for an error code ("unknown error" for codes not listed above). */

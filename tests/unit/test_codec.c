@@ -2250,6 +2250,14 @@ static const struct {
     ERR(SPNEGO_MIC_MISSING),
     ERR(SPNEGO_MIC_MISMATCH),
     ERR(SPNEGO_MIC_UNSUPPORTED),
+    ERR(PKU2U_CLOCK_SKEW),
+    ERR(PKU2U_PA_CHECKSUM),
+    ERR(PKU2U_FINISHED),
+    ERR(PKU2U_CHANNEL_BINDINGS),
+    ERR(PKU2U_TARGET),
+    ERR(PKU2U_MISMATCH),
+    ERR(PKU2U_UNEXPECTED),
+    ERR(PKU2U_KRB_ERROR),
 };
 #undef ERR
 #define ERROR_CODE_COUNT (sizeof ERROR_CODES / sizeof ERROR_CODES[0])
@@ -2292,7 +2300,7 @@ static void test_error_strings(void **state)
     }
 
     /* codes outside the enum */
-    static const int unknown[] = {1, 42, -8, -19, -41, -59, -97, -99, -106, -109, -116, -127, -1000, INT_MIN, INT_MAX};
+    static const int unknown[] = {1, 42, -8, -19, -41, -59, -97, -99, -106, -109, -116, -127, -129, -138, -149, -1000, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_string_equal(negoex_strerror(unknown[i]), "unknown error");
         assert_string_equal(negoex_error_name(unknown[i]), "UNKNOWN");
