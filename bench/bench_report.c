@@ -5,6 +5,7 @@
 
 #include "bench_codec.h"
 #include "bench_handshake.h"
+#include "bench_pku2u.h"
 #include "bench_spnego.h"
 
 static int report_codec(FILE *f, uint64_t n)
@@ -56,8 +57,31 @@ static int report_spnego(FILE *f, uint64_t n)
     return 0;
 }
 
+/* PKU2U handshakes against the crypto floor (the same operations through
+ * EVP alone), interleaved in the same run. */
+static int report_pku2u(FILE *f, uint64_t n)
+{
+    struct bench_pku2u_result r;
+    if (bench_pku2u_run(n, &r) != 0)
+        return -2;
+    fprintf(f,
+            "iterations %" PRIu64 "\nrsa_bits %d\ndh_group %d\nfloor_rsa_signs %d\nfloor_rsa_verifies %d\n"
+            "floor_dh_keygens %d\nfloor_dh_derives %d\n",
+            r.iterations, BENCH_PKU2U_RSA_BITS, BENCH_PKU2U_DH_GROUP, BENCH_PKU2U_FLOOR_RSA_SIGNS,
+            BENCH_PKU2U_FLOOR_RSA_VERIFIES, BENCH_PKU2U_FLOOR_DH_KEYGENS, BENCH_PKU2U_FLOOR_DH_DERIVES);
+    fprintf(f,
+            "handshakes_per_sec %.1f\nfloors_per_sec %.1f\nhandshake_us %.0f\nfloor_us %.0f\n"
+            "handshake_vs_floor_time %.3f\nallocs_per_handshake %.1f\ntranscript_bytes %zu\n",
+            r.handshakes_per_sec, r.floors_per_sec, r.handshakes_per_sec > 0 ? 1e6 / r.handshakes_per_sec : 0,
+            r.floors_per_sec > 0 ? 1e6 / r.floors_per_sec : 0, r.handshake_vs_floor_time, r.allocs_per_handshake,
+            r.transcript_bytes);
+    return 0;
+}
+
 uint64_t bench_default_iterations(const char *what)
 {
+    if (strcmp(what, "pku2u") == 0)
+        return 100;
     return strcmp(what, "codec") == 0 ? 100000 : 1000;
 }
 
@@ -69,5 +93,7 @@ int bench_report(FILE *f, const char *what, uint64_t iterations)
         return report_handshake(f, iterations);
     if (strcmp(what, "spnego") == 0)
         return report_spnego(f, iterations);
+    if (strcmp(what, "pku2u") == 0)
+        return report_pku2u(f, iterations);
     return -1;
 }

@@ -18,8 +18,26 @@ static void usage(FILE *f, const char *cmd)
             "and then `STATUS CONTINUE|COMPLETE|ERROR <text>`; reads the peer's tokens,\n"
             "one line each: hex, `TOKEN <hex>`, or an HTTP `Negotiate <base64>` line\n"
             "(`Authorization:` / `WWW-Authenticate:` prefixes accepted). `STATUS` lines\n"
-            "are skipped, so two instances can be wired to each other. The initiator\n"
-            "prints its first token without input.\n"
+            "and `PEER` lines are skipped, so two instances can be wired to each other.\n"
+            "The initiator prints its first token without input.\n"
+            "\n"
+            "With --scheme pku2u, after `STATUS COMPLETE` come the names of the peer's\n"
+            "verified certificate, one `PEER <KIND> <name>` line each:\n"
+            "  PEER UPN alice@contoso.test       its SAN UPN (a user: what the acceptor sees)\n"
+            "  PEER DNS localhost                its SAN dNSName (a device: what the initiator sees)\n"
+            "  PEER KRB-NAME AzureAD\\...         acceptor: the initiator's Kerberos client name\n"
+            "  PEER SUBJECT CN=...,DC=...        its subject (RFC 4514), always last\n"
+            "A PKU2U failure names what failed: `STATUS ERROR CERT_UNTRUSTED: ...` on the\n"
+            "side that checked, `STATUS ERROR PKU2U_KRB_ERROR: ...` on an initiator the\n"
+            "acceptor answered with a KRB-ERROR.\n"
+            "\n"
+            "Default scheme: test (pku2u when PKU2U options are given). Example:\n"
+            "  negoex certs --out pki\n"
+            "  mkfifo a2i\n"
+            "  negoex initiate --scheme pku2u --cert pki/user.pem --key pki/user.key \\\n"
+            "      --ca pki/ca.pem --target TERMSRV/localhost < a2i |\n"
+            "  negoex accept --scheme pku2u --cert pki/device.pem --key pki/device.key \\\n"
+            "      --ca pki/ca.pem > a2i\n"
             "\n"
             "options:\n"
             "%s",
@@ -37,7 +55,7 @@ static int read_token(uint8_t **tok, size_t *len)
         char *p = line;
         while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
             p[--n] = '\0';
-        if (strncmp(p, "STATUS", 6) == 0)
+        if (strncmp(p, "STATUS", 6) == 0 || strncmp(p, "PEER", 4) == 0)
             continue;
         size_t off, vlen;
         if (cli_http_negotiate_value((const uint8_t *)p, (size_t)n, &off, &vlen)) {
@@ -91,6 +109,21 @@ static void print_token(const uint8_t *out, size_t len, int http)
     fputc('\n', stdout);
 }
 
+/* `PEER <KIND> <name>` for each name the peer's certificate has. */
+static void print_peer(const cli_session *s)
+{
+    static const negoex_pku2u_name_kind kinds[] = {NEGOEX_PKU2U_PEER_UPN, NEGOEX_PKU2U_PEER_DNS,
+                                                    NEGOEX_PKU2U_PEER_KRB_NAME, NEGOEX_PKU2U_PEER_SUBJECT};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (kinds[i] == NEGOEX_PKU2U_PEER_KRB_NAME && s->role != NEGOEX_ROLE_ACCEPTOR)
+            continue; /* the client name is the initiator's: only the acceptor's peer has one */
+        char *name = cli_session_peer_name(s, kinds[i]);
+        if (name != NULL)
+            printf("PEER %s %s\n", cli_peer_kind_name(kinds[i]), name);
+        free(name);
+    }
+}
+
 static int converse(int argc, char **argv, negoex_role role)
 {
     cli_session_opts o;
@@ -112,6 +145,26 @@ static int converse(int argc, char **argv, negoex_role role)
     if (o.raw && o.http) {
         cli_error("--http carries SPNEGO tokens; it does not go with --raw");
         return CLI_EXIT_USAGE;
+    }
+    if (cli_session_finish(&o, CLI_SCHEME_TEST) != 0)
+        return CLI_EXIT_USAGE;
+    if (o.scheme == CLI_SCHEME_PKU2U) {
+        if (o.cert_file == NULL && o.p12_file == NULL) {
+            cli_error("%s --scheme pku2u needs an identity: --cert FILE [--key FILE] or --p12 FILE", argv[0]);
+            return CLI_EXIT_USAGE;
+        }
+        if (o.ca_file == NULL && o.ca_dir == NULL) {
+            cli_error("%s --scheme pku2u needs trust anchors: --ca FILE|DIR", argv[0]);
+            return CLI_EXIT_USAGE;
+        }
+        if (role == NEGOEX_ROLE_INITIATOR && o.target_host == NULL) {
+            cli_error("initiate --scheme pku2u needs --target SERVICE/HOST");
+            return CLI_EXIT_USAGE;
+        }
+        if (role == NEGOEX_ROLE_INITIATOR && o.host_name != NULL) {
+            cli_error("--host names the acceptor itself; the initiator takes --target SERVICE/HOST");
+            return CLI_EXIT_USAGE;
+        }
     }
     cli_session sess;
     if (cli_session_open(&o, role, &sess) != 0)
@@ -137,24 +190,23 @@ static int converse(int argc, char **argv, negoex_role role)
         int rc = cli_session_step(&sess, in, in_len, &out, &out_len);
         free(in);
         if (rc < 0) {
-            negoex_error_info e;
-            cli_session_last_error(&sess, &e);
+            char text[512];
+            cli_session_describe_error(&sess, rc, text, sizeof text);
             if (out_len)
                 print_token(out, out_len, o.http); /* the reject or error token for the peer */
-            if (e.field != NULL)
-                printf("STATUS ERROR %s: %s (%s, offset %zu)\n", negoex_error_name(rc), negoex_strerror(rc),
-                       e.field, e.offset);
-            else
-                printf("STATUS ERROR %s: %s\n", negoex_error_name(rc), negoex_strerror(rc));
+            printf("STATUS ERROR %s\n", text);
             break;
         }
         print_token(out, out_len, o.http);
         printf("STATUS %s\n", rc == NEGOEX_COMPLETE ? "COMPLETE" : "CONTINUE");
-        fflush(stdout);
         if (rc == NEGOEX_COMPLETE) {
+            if (sess.scheme == CLI_SCHEME_PKU2U)
+                print_peer(&sess);
             status = CLI_EXIT_OK;
+            fflush(stdout);
             break;
         }
+        fflush(stdout);
     }
     fflush(stdout);
     cli_session_close(&sess);

@@ -15,6 +15,10 @@
  *                                    requires_mic (GSS_C_INQ_REQUIRE_MECHLIST_MIC)
  *   gss_get_mic / gss_verify_mic     make_mic / verify_mic
  *   gss_delete_sec_context           destroy
+ *   src_name / targ_name, gss_display_name, gss_display_status
+ *                                    the scheme table's peer_name and
+ *                                    describe_failure (PKU2U: the peer's
+ *                                    certificate name, what check failed)
  *
  * The metadata calls create the context when there is none yet (MIT's acceptor
  * can route a first token that is not RFC 2743 framed only to a mechanism
@@ -24,6 +28,13 @@
  * The module links no GSS library: the mechglue calls these functions through
  * dlsym, and everything handed back to MIT is allocated with gssalloc_* so
  * that MIT's gss_release_* can free it.
+ *
+ * Names: gss_import_name keeps the text and its kind (host-based service,
+ * Kerberos principal, ...), so the initiator's target name reaches the
+ * scheme (PKU2U takes its service and host from "service@host"); the
+ * mechglue imports the application's name into the module for each call that
+ * takes one and releases it afterwards. Peer names (src_name / targ_name of
+ * an established context) are made the same way.
  */
 #include "negoex_gss.h"
 
@@ -31,6 +42,7 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +60,11 @@ static const uint8_t OID_NEGOEX_VERIFY_KEY[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x
 /* 1.3.6.1.4.1.7165.655.1.2: SPNEGO asks the mechanism whether it wants a
  * mechListMIC; a first buffer whose first byte has bit 0 set means yes. */
 static const uint8_t OID_REQUIRE_MECHLIST_MIC[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0xb7, 0x7d, 0x85, 0x0f, 0x01, 0x02};
+/* Name types (RFC 2743 4.1, RFC 1964 2.1.1, RFC 2744). */
+static const uint8_t OID_NT_HOSTBASED_SERVICE[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x04};
+static const uint8_t OID_NT_HOSTBASED_SERVICE_X[] = {0x2b, 0x06, 0x01, 0x05, 0x06, 0x02};
+static const uint8_t OID_NT_KRB5_PRINCIPAL[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01};
+static const uint8_t OID_NT_USER_NAME[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x01, 0x01};
 
 /* ------------------------------------------------------------------------ */
 /* Mechanism OIDs handed back to MIT (actual_mech, mech_type) must outlive   */
@@ -91,6 +108,60 @@ static int oid_is(gss_const_OID oid, const uint8_t *der, size_t len)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Names                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#define NXGSS_NAME_MAGIC 0x4e584e4du /* "NXNM" */
+#define NXGSS_NAME_MAX 1024          /* longer names are refused */
+
+static nxgss_name *name_alloc(nxgss_name_kind kind, const char *text, size_t len)
+{
+    nxgss_name *n = malloc(sizeof *n + len + 1);
+    if (n == NULL)
+        return NULL;
+    n->magic = NXGSS_NAME_MAGIC;
+    n->kind = kind;
+    n->len = len;
+    memcpy(n->text, text, len);
+    n->text[len] = '\0';
+    return n;
+}
+
+static void name_free(nxgss_name *n)
+{
+    if (n != NULL && n->magic == NXGSS_NAME_MAGIC) {
+        n->magic = 0;
+        free(n);
+    }
+}
+
+static nxgss_name_kind name_kind_of(gss_const_OID type)
+{
+    if (oid_is(type, OID_NT_HOSTBASED_SERVICE, sizeof OID_NT_HOSTBASED_SERVICE) ||
+        oid_is(type, OID_NT_HOSTBASED_SERVICE_X, sizeof OID_NT_HOSTBASED_SERVICE_X))
+        return NXGSS_NAME_HOSTBASED;
+    if (oid_is(type, OID_NT_KRB5_PRINCIPAL, sizeof OID_NT_KRB5_PRINCIPAL))
+        return NXGSS_NAME_PRINCIPAL;
+    if (oid_is(type, OID_NT_USER_NAME, sizeof OID_NT_USER_NAME))
+        return NXGSS_NAME_USER;
+    return NXGSS_NAME_OTHER;
+}
+
+/* A name handed to the module: one of ours, else NULL. */
+static const nxgss_name *name_of(gss_const_name_t name)
+{
+    const nxgss_name *n = (const nxgss_name *)name;
+    return n != NULL && n->magic == NXGSS_NAME_MAGIC ? n : NULL;
+}
+
+/* Last failure text of this thread, for gss_display_status: a minor code
+ * alone cannot say which certificate check failed. */
+static _Thread_local struct {
+    OM_uint32 minor;
+    char text[384];
+} last_failure;
+
+/* ------------------------------------------------------------------------ */
 /* Contexts                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -108,7 +179,8 @@ static OM_uint32 minor_of(int rc)
     return rc < 0 ? (OM_uint32)-rc : 0;
 }
 
-static OM_uint32 ctx_new(OM_uint32 *minor, const uint8_t *oid, size_t len, nxgss_role role, nxgss_ctx **out)
+static OM_uint32 ctx_new(OM_uint32 *minor, const uint8_t *oid, size_t len, nxgss_role role,
+                         const nxgss_name *target, nxgss_ctx **out)
 {
     *out = NULL;
     if (oid == NULL || len == 0) {
@@ -121,10 +193,11 @@ static OM_uint32 ctx_new(OM_uint32 *minor, const uint8_t *oid, size_t len, nxgss
         *minor = minor_of(NEGOEX_ERR_NO_MEMORY);
         return GSS_S_FAILURE;
     }
-    int rc = e->create(oid, len, role, &c->scheme);
+    int rc = e->create(oid, len, role, target, &c->scheme);
     if (rc != NEGOEX_OK) {
         free(c);
         *minor = rc == NEGOEX_ERR_INVALID_ARGUMENT ? NXGSS_MINOR_BAD_CONFIG : minor_of(rc);
+        last_failure.minor = 0;
         return GSS_S_FAILURE;
     }
     c->entry = e;
@@ -146,8 +219,8 @@ static void ctx_free(nxgss_ctx *c)
 }
 
 /* The context in *handle, or a new one for mech/role (*created = 1). */
-static OM_uint32 ctx_attach(OM_uint32 *minor, gss_const_OID mech, nxgss_role role, gss_ctx_id_t *handle,
-                            nxgss_ctx **out, int *created)
+static OM_uint32 ctx_attach(OM_uint32 *minor, gss_const_OID mech, nxgss_role role, gss_const_name_t target,
+                            gss_ctx_id_t *handle, nxgss_ctx **out, int *created)
 {
     *created = 0;
     *out = (nxgss_ctx *)*handle;
@@ -162,9 +235,19 @@ static OM_uint32 ctx_attach(OM_uint32 *minor, gss_const_OID mech, nxgss_role rol
         *minor = NXGSS_MINOR_UNKNOWN_MECH;
         return GSS_S_BAD_MECH;
     }
-    OM_uint32 major = ctx_new(minor, mech->elements, mech->length, role, out);
+    OM_uint32 major = ctx_new(minor, mech->elements, mech->length, role, name_of(target), out);
     *created = major == GSS_S_COMPLETE;
     return major;
+}
+
+/* A new name for the context's authenticated peer, or NULL. */
+static nxgss_name *ctx_peer_name(const nxgss_ctx *c)
+{
+    char buf[512];
+    if (c == NULL || !c->complete || c->entry->peer_name == NULL ||
+        !c->entry->peer_name(c->scheme, c->role, buf, sizeof buf))
+        return NULL;
+    return name_alloc(NXGSS_NAME_PEER, buf, strlen(buf));
 }
 
 /* On failure, a context made by this call goes again (the mechglue frees
@@ -269,6 +352,13 @@ static OM_uint32 ctx_step(OM_uint32 *minor, nxgss_ctx *c, gss_buffer_t in, gss_b
     if (rc < 0) {
         uint32_t m = c->entry->step_minor != NULL ? c->entry->step_minor(c->role, ip, il) : 0;
         *minor = m != 0 ? m : minor_of(rc);
+        last_failure.minor = 0;
+        if (c->entry->describe_failure != NULL &&
+            c->entry->describe_failure(c->scheme, last_failure.text, sizeof last_failure.text)) {
+            last_failure.minor = *minor;
+            nxgss_trace("%s %s: %s", c->entry->name, c->role == NXGSS_ROLE_INITIATOR ? "initiator" : "acceptor",
+                        last_failure.text);
+        }
         return rc == NEGOEX_ERR_MISSING_TOKEN ? GSS_S_DEFECTIVE_TOKEN : GSS_S_FAILURE;
     }
     c->complete = complete;
@@ -282,7 +372,6 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_init_sec_context(
     gss_buffer_t output_token, OM_uint32 *ret_flags, OM_uint32 *time_rec)
 {
     (void)claimant_cred_handle;
-    (void)target_name;
     (void)req_flags;
     (void)time_req;
     (void)input_chan_bindings; /* negoextest ignores them too: they never reach NEGOEX */
@@ -296,7 +385,8 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_init_sec_context(
 
     nxgss_ctx *c;
     int created;
-    OM_uint32 major = ctx_attach(minor_status, mech_type, NXGSS_ROLE_INITIATOR, context_handle, &c, &created);
+    OM_uint32 major =
+        ctx_attach(minor_status, mech_type, NXGSS_ROLE_INITIATOR, target_name, context_handle, &c, &created);
     if (major == GSS_S_COMPLETE)
         major = ctx_step(minor_status, c, input_token, output_token);
     if (c != NULL) {
@@ -369,7 +459,7 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_accept_sec_context(
             *minor_status = NXGSS_MINOR_NO_FRAMING;
             return GSS_S_DEFECTIVE_TOKEN;
         }
-        major = ctx_new(minor_status, oid, len, NXGSS_ROLE_ACCEPTOR, &c);
+        major = ctx_new(minor_status, oid, len, NXGSS_ROLE_ACCEPTOR, NULL, &c);
         created = major == GSS_S_COMPLETE;
     } else if (c->role != NXGSS_ROLE_ACCEPTOR) {
         *minor_status = NXGSS_MINOR_ROLE;
@@ -377,6 +467,8 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_accept_sec_context(
     }
     if (major == GSS_S_COMPLETE)
         major = ctx_step(minor_status, c, input_token, output_token);
+    if (major == GSS_S_COMPLETE && src_name != NULL)
+        *src_name = (gss_name_t)ctx_peer_name(c);
     if (c != NULL) {
         if (mech_type != NULL)
             *mech_type = c->mech;
@@ -416,6 +508,11 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_inquire_context(OM_uint32 *minor_status
         *targ_name = GSS_C_NO_NAME;
     if (c == NULL)
         return GSS_S_NO_CONTEXT;
+    /* The peer: the source of an acceptor's context, the target of an
+     * initiator's. Our own name stays GSS_C_NO_NAME. */
+    gss_name_t *peer = c->role == NXGSS_ROLE_ACCEPTOR ? src_name : targ_name;
+    if (peer != NULL)
+        *peer = (gss_name_t)ctx_peer_name(c);
     if (lifetime_rec != NULL)
         *lifetime_rec = GSS_C_INDEFINITE;
     if (mech_type != NULL)
@@ -446,8 +543,13 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_query_mechanism_info(OM_uint32 *mino
         *minor_status = NXGSS_MINOR_UNKNOWN_MECH;
         return GSS_S_BAD_MECH;
     }
+    const nxgss_scheme_entry *e = nxgss_scheme_lookup(mech_oid->elements, mech_oid->length);
+    if (e->guid != NULL) {
+        memcpy(auth_scheme, e->guid->bytes, 16);
+        return GSS_S_COMPLETE;
+    }
     nxgss_ctx *c;
-    OM_uint32 major = ctx_new(minor_status, mech_oid->elements, mech_oid->length, NXGSS_ROLE_NONE, &c);
+    OM_uint32 major = ctx_new(minor_status, mech_oid->elements, mech_oid->length, NXGSS_ROLE_NONE, NULL, &c);
     if (major != GSS_S_COMPLETE)
         return major;
     memcpy(auth_scheme, c->scheme->auth_scheme.bytes, 16);
@@ -478,7 +580,7 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_query_meta_data(OM_uint32 *minor_sta
     nxgss_role role = role_of(targ_name);
     nxgss_ctx *c;
     int created;
-    OM_uint32 major = ctx_attach(minor_status, mech_oid, role, context_handle, &c, &created);
+    OM_uint32 major = ctx_attach(minor_status, mech_oid, role, targ_name, context_handle, &c, &created);
     if (major == GSS_S_COMPLETE) {
         negoex_buf b;
         negoex_buf_init(&b, NULL);
@@ -512,7 +614,7 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_exchange_meta_data(OM_uint32 *minor_
     nxgss_role role = role_of(targ_name);
     nxgss_ctx *c;
     int created;
-    OM_uint32 major = ctx_attach(minor_status, mech_oid, role, context_handle, &c, &created);
+    OM_uint32 major = ctx_attach(minor_status, mech_oid, role, targ_name, context_handle, &c, &created);
     if (major == GSS_S_COMPLETE) {
         const uint8_t *data = meta_data != NULL ? meta_data->value : NULL;
         size_t len = meta_data != NULL && data != NULL ? meta_data->length : 0;
@@ -650,14 +752,12 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_verify_mic(OM_uint32 *minor_status, gss
 }
 
 /* ------------------------------------------------------------------------ */
-/* Credentials and names: placeholders. The schemes carry no identity of     */
-/* their own, but MIT needs non-NULL handles: a NULL credential makes        */
-/* SPNEGO and gss_set_neg_mechs drop the mechanism, and a NULL target name   */
-/* would turn the initiator's metadata calls into acceptor ones.             */
+/* Credentials: a placeholder. The schemes read their identity when a context */
+/* is made, but MIT needs a non-NULL handle: a NULL credential makes SPNEGO   */
+/* and gss_set_neg_mechs drop the mechanism.                                 */
 /* ------------------------------------------------------------------------ */
 
 static int placeholder_cred;
-static int placeholder_name;
 
 NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_acquire_cred(OM_uint32 *minor_status, gss_name_t desired_name,
                                                       OM_uint32 time_req, gss_OID_set desired_mechs,
@@ -689,16 +789,65 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_release_cred(OM_uint32 *minor_status, g
     return GSS_S_COMPLETE;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Names. The name must be non-NULL even without text: a NULL target name   */
+/* would turn the initiator's metadata calls into acceptor ones.             */
+/* ------------------------------------------------------------------------ */
+
 NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_import_name(OM_uint32 *minor_status, gss_buffer_t input_name_buffer,
                                                      gss_OID input_name_type, gss_name_t *output_name)
 {
-    (void)input_name_buffer;
-    (void)input_name_type;
-    if (minor_status != NULL)
-        *minor_status = 0;
+    OM_uint32 scratch;
+    if (minor_status == NULL)
+        minor_status = &scratch;
+    *minor_status = 0;
     if (output_name == NULL)
         return GSS_S_CALL_INACCESSIBLE_WRITE;
-    *output_name = (gss_name_t)&placeholder_name;
+    *output_name = GSS_C_NO_NAME;
+    const char *text = "";
+    size_t len = 0;
+    if (input_name_buffer != GSS_C_NO_BUFFER && input_name_buffer->value != NULL) {
+        text = input_name_buffer->value;
+        len = input_name_buffer->length;
+    }
+    if (len > NXGSS_NAME_MAX || memchr(text, '\0', len) != NULL)
+        return GSS_S_BAD_NAME;
+    nxgss_name *n = name_alloc(name_kind_of(input_name_type), text, len);
+    if (n == NULL) {
+        *minor_status = minor_of(NEGOEX_ERR_NO_MEMORY);
+        return GSS_S_FAILURE;
+    }
+    *output_name = (gss_name_t)n;
+    return GSS_S_COMPLETE;
+}
+
+/* The name's text. The type is always GSS_C_NO_OID: the mechglue frees a
+ * name type it stores with a union name unless it is one of its own static
+ * OIDs, which a module cannot hand out without linking libgssapi. */
+NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_display_name(OM_uint32 *minor_status, gss_name_t input_name,
+                                                      gss_buffer_t output_name_buffer, gss_OID *output_name_type)
+{
+    OM_uint32 scratch;
+    if (minor_status == NULL)
+        minor_status = &scratch;
+    *minor_status = 0;
+    if (output_name_type != NULL)
+        *output_name_type = GSS_C_NO_OID;
+    buffer_clear(output_name_buffer);
+    if (output_name_buffer == GSS_C_NO_BUFFER)
+        return GSS_S_CALL_INACCESSIBLE_WRITE;
+    const nxgss_name *n = name_of(input_name);
+    if (n == NULL)
+        return GSS_S_BAD_NAME;
+    /* RFC 2744: the buffer need not be NUL-terminated; MIT's are, so the
+     * copy carries one beyond length. */
+    output_name_buffer->value = gssalloc_malloc(n->len + 1);
+    if (output_name_buffer->value == NULL) {
+        *minor_status = minor_of(NEGOEX_ERR_NO_MEMORY);
+        return GSS_S_FAILURE;
+    }
+    memcpy(output_name_buffer->value, n->text, n->len + 1);
+    output_name_buffer->length = n->len;
     return GSS_S_COMPLETE;
 }
 
@@ -706,8 +855,10 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_release_name(OM_uint32 *minor_status, g
 {
     if (minor_status != NULL)
         *minor_status = 0;
-    if (input_name != NULL)
+    if (input_name != NULL) {
+        name_free((nxgss_name *)*input_name);
         *input_name = GSS_C_NO_NAME;
+    }
     return GSS_S_COMPLETE;
 }
 
@@ -717,6 +868,8 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_release_name(OM_uint32 *minor_status, g
 
 static const char *minor_text(OM_uint32 v)
 {
+    if (v != 0 && v == last_failure.minor && last_failure.text[0] != '\0')
+        return last_failure.text;
     switch (v) {
     case NXGSS_MINOR_ACCEPTOR_FAILED:
         return "failure from acceptor";

@@ -18,7 +18,7 @@
 typedef enum nxgss_role { NXGSS_ROLE_NONE = -1, NXGSS_ROLE_ACCEPTOR = 0, NXGSS_ROLE_INITIATOR = 1 } nxgss_role;
 
 /* Minor status codes of this module (gss_display_status explains them).
- * 1..128: the libnegoex error -code. NXGSS_MINOR_ACCEPTOR_FAILED is the code
+ * 1..-NEGOEX_ERR_LAST_: the libnegoex error -code. NXGSS_MINOR_ACCEPTOR_FAILED is the code
  * MIT's negoextest uses when its acceptor sent "fail". */
 #define NXGSS_MINOR_ACCEPTOR_FAILED 12345u
 #define NXGSS_MINOR_UNKNOWN_MECH 12346u     /* no scheme for this mechanism OID */
@@ -26,24 +26,60 @@ typedef enum nxgss_role { NXGSS_ROLE_NONE = -1, NXGSS_ROLE_ACCEPTOR = 0, NXGSS_R
 #define NXGSS_MINOR_ROLE 12348u             /* context used for the other side */
 #define NXGSS_MINOR_NO_FRAMING 12349u       /* first acceptor token without RFC 2743 framing */
 
+/* What a GSS name imported into the module (gss_import_name) was, by its
+ * name type. */
+typedef enum nxgss_name_kind {
+    NXGSS_NAME_OTHER = 0,     /* no or another name type: the text as given */
+    NXGSS_NAME_HOSTBASED = 1, /* GSS_C_NT_HOSTBASED_SERVICE: "service[@host]" */
+    NXGSS_NAME_PRINCIPAL = 2, /* GSS_KRB5_NT_PRINCIPAL_NAME: "service/host[@REALM]" */
+    NXGSS_NAME_USER = 3,      /* GSS_C_NT_USER_NAME */
+    NXGSS_NAME_PEER = 4       /* an authenticated peer (from a context) */
+} nxgss_name_kind;
+
+/* A mechanism name of this module: what gss_import_name makes and the peer
+ * names the contexts report. text is NUL-terminated (names with a NUL byte
+ * are refused). */
+typedef struct nxgss_name {
+    uint32_t magic;
+    nxgss_name_kind kind;
+    size_t len;
+    char text[];
+} nxgss_name;
+
 /* One auth scheme the module can serve. The table (gss_schemes.c) maps
- * mechanism OIDs to entries; a new scheme (PKU2U) is one more entry. */
+ * mechanism OIDs to entries. */
 typedef struct nxgss_scheme_entry {
     const char *name;
     /* Mechanism OIDs (dotted) served by default, NULL-terminated. */
     const char *const *oids;
     /* Creates a scheme for the mechanism whose OID content octets are oid/len,
-     * configured (from the environment) for role. Returns a libnegoex code. */
-    int (*create)(const uint8_t *oid, size_t len, nxgss_role role, negoex_scheme **out);
+     * configured (from the environment) for role; target is the initiator's
+     * GSS target name when the mechglue passed one (else NULL). Returns a
+     * libnegoex code; NEGOEX_ERR_INVALID_ARGUMENT = bad configuration. */
+    int (*create)(const uint8_t *oid, size_t len, nxgss_role role, const nxgss_name *target, negoex_scheme **out);
+    /* Optional: the AuthScheme GUID, for schemes that cannot be created
+     * without their configuration (gssspi_query_mechanism_info then creates
+     * none). NULL: create(NXGSS_ROLE_NONE) gives it. */
+    const negoex_guid *guid;
     /* ret_flags reported besides GSS_C_INTEG_FLAG (which the module adds when
      * the scheme has MIC methods). */
     uint32_t flags;
     /* Optional: the minor status for a failed step (0 = the libnegoex code). */
     uint32_t (*step_minor)(nxgss_role role, const uint8_t *in, size_t in_len);
+    /* Optional: what the last failure of s was, as text for gss_display_status
+     * (written to buf, NUL-terminated; 0 if there is nothing to say). */
+    int (*describe_failure)(const negoex_scheme *s, char *buf, size_t cap);
+    /* Optional: the authenticated peer's name once known, for a context of
+     * role (written to buf, NUL-terminated); 0 if there is none (yet). */
+    int (*peer_name)(const negoex_scheme *s, nxgss_role role, char *buf, size_t cap);
 } nxgss_scheme_entry;
 
 /* The entry for a mechanism OID (content octets): a listed OID's entry, else
  * the `test` scheme, which serves any OID short enough for its GUID. */
 const nxgss_scheme_entry *nxgss_scheme_lookup(const uint8_t *oid, size_t len);
+
+/* NEGOEX_GSS_TRACE set (and not "0"): one line on stderr per configuration
+ * or scheme failure, prefixed "negoex_gss: ". */
+void nxgss_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -6,11 +6,13 @@
  * CMS_verify: the signature). A bare SignedData gets a ContentInfo wrapped
  * around a copy first, since OpenSSL only reads ContentInfo.
  *
- * Signing is CMS_sign(CMS_PARTIAL) + CMS_add1_signer + CMS_final. OpenSSL
- * always adds a signing-time attribute when it signs; unless one is wanted,
- * it is removed afterwards and the signed attributes are signed again
- * (EVP_DigestSign over their DER SET, the bytes a verifier digests). With
- * SHA-1 the digest AlgorithmIdentifiers get Windows' NULL parameters.
+ * Signing is CMS_sign(CMS_PARTIAL) + CMS_add1_signer(CMS_PARTIAL), the
+ * eContent set directly, and no CMS_final: OpenSSL's CMS_SignerInfo_sign
+ * always adds a signing-time attribute, so the signed attributes
+ * (contentType, messageDigest, signing-time only if wanted) are added here
+ * and signed once (EVP_DigestSign over their DER SET, the bytes a verifier
+ * digests). With SHA-1 the digest AlgorithmIdentifiers get Windows' NULL
+ * parameters.
  */
 #include "pku2u/cms.h"
 
@@ -356,12 +358,25 @@ static int signed_attrs_der(CMS_SignerInfo *si, uint8_t **out, size_t *out_len)
     return rc;
 }
 
-/* Drops signing-time and signs the remaining attributes again. */
-static int resign_without_time(CMS_SignerInfo *si, EVP_PKEY *key, const digest_alg *dg)
+/* The one signature: the signed attributes (messageDigest, contentType,
+ * signing-time if asked for), added here in the order CMS_final adds them,
+ * then EVP_DigestSign over their DER SET. */
+static int sign_attrs(CMS_SignerInfo *si, EVP_PKEY *key, const digest_alg *dg, const EVP_MD *md,
+                      const uint8_t *econtent, size_t len, ASN1_OBJECT *ctype, unsigned flags)
 {
-    int idx;
-    while ((idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1)) >= 0)
-        X509_ATTRIBUTE_free(CMS_signed_delete_attr(si, idx));
+    unsigned char dig[EVP_MAX_MD_SIZE];
+    unsigned int dig_len = 0;
+    if (EVP_Digest(econtent, len, dig, &dig_len, md, NULL) != 1 ||
+        !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, dig, (int)dig_len) ||
+        !CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT, ctype, -1))
+        return NEGOEX_ERR_CRYPTO;
+    if (flags & NEGOEX_CMS_SIGN_SIGNING_TIME) {
+        ASN1_TIME *t = X509_gmtime_adj(NULL, 0);
+        int ok = t != NULL && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, t->type, t, -1);
+        ASN1_TIME_free(t);
+        if (!ok)
+            return NEGOEX_ERR_CRYPTO;
+    }
     uint8_t *tbs = NULL;
     size_t tbs_len = 0;
     int rc = signed_attrs_der(si, &tbs, &tbs_len);
@@ -426,19 +441,21 @@ static int do_sign(const uint8_t *econtent, size_t len, ASN1_OBJECT *ctype, X509
 {
     int rc = NEGOEX_ERR_CRYPTO;
     EVP_MD *md = EVP_MD_fetch(NULL, dg->name, NULL);
-    BIO *in = BIO_new_mem_buf(econtent, (int)len);
     CMS_ContentInfo *cms = NULL;
     CMS_SignerInfo *si = NULL;
+    ASN1_OCTET_STRING **pos = NULL;
     unsigned char *der = NULL;
     int der_len = 0;
     negoex_buf bare;
     negoex_buf_init(&bare, NULL);
-    if (md == NULL || in == NULL)
+    if (md == NULL)
         goto out;
     cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
     if (cms == NULL || !CMS_set1_eContentType(cms, ctype) || !CMS_set_detached(cms, 0))
         goto out;
-    si = CMS_add1_signer(cms, cert, key, md, CMS_BINARY | CMS_NOSMIMECAP);
+    /* CMS_PARTIAL: no CMS_final, whose CMS_SignerInfo_sign would sign
+     * (with a signing-time always added); the content goes in as is. */
+    si = CMS_add1_signer(cms, cert, key, md, CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL);
     if (si == NULL)
         goto out;
     for (int i = 0; i < sk_X509_num(extra_certs); i++) {
@@ -449,14 +466,22 @@ static int do_sign(const uint8_t *econtent, size_t len, ASN1_OBJECT *ctype, X509
         if (!dup && CMS_add1_cert(cms, x) <= 0)
             goto out;
     }
-    if (!CMS_final(cms, in, NULL, CMS_BINARY))
+    pos = CMS_get0_content(cms);
+    if (pos == NULL)
         goto out;
-    if (!(flags & NEGOEX_CMS_SIGN_SIGNING_TIME)) {
-        rc = resign_without_time(si, key, dg);
-        if (rc != NEGOEX_OK)
-            goto out;
-        rc = NEGOEX_ERR_CRYPTO;
-    }
+    ASN1_OCTET_STRING_free(*pos); /* CMS_set_detached's, flagged to be streamed */
+    if ((*pos = ASN1_OCTET_STRING_new()) == NULL || !ASN1_OCTET_STRING_set(*pos, econtent, (int)len))
+        goto out;
+    /* CMS_dataInit sets the SignedData version (3: eContentType not
+     * id-data), as CMS_final would; its digest BIO chain goes unused. */
+    BIO *chain = CMS_dataInit(cms, NULL);
+    if (chain == NULL)
+        goto out;
+    BIO_free_all(chain);
+    rc = sign_attrs(si, key, dg, md, econtent, len, ctype, flags);
+    if (rc != NEGOEX_OK)
+        goto out;
+    rc = NEGOEX_ERR_CRYPTO;
     if (dg->bit == NEGOEX_CMS_DIGEST_SHA1) {
         X509_ALGOR *pdig = NULL;
         CMS_SignerInfo_get0_algs(si, NULL, NULL, &pdig, NULL);
@@ -484,7 +509,6 @@ out:
     negoex_buf_free(&bare);
     OPENSSL_free(der);
     CMS_ContentInfo_free(cms);
-    BIO_free(in);
     EVP_MD_free(md);
     return rc;
 }

@@ -178,8 +178,9 @@ void pku2u_now(const pku2u_shared *sh, int64_t *sec, uint32_t *usec)
         ts.tv_sec = time(NULL);
         ts.tv_nsec = 0;
     }
+    /* A configured clock is fixed entirely (reproducible tokens). */
     *sec = sh->now != 0 ? sh->now : (int64_t)ts.tv_sec;
-    *usec = (uint32_t)(ts.tv_nsec / 1000) % 1000000u;
+    *usec = sh->now != 0 ? 0 : (uint32_t)(ts.tv_nsec / 1000) % 1000000u;
 }
 
 negoex_x509_verify_opts pku2u_verify_opts(const pku2u_shared *sh)

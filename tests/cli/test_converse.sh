@@ -12,17 +12,18 @@ check() { # name, then a command whose success is the assertion
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# demo: both roles in process, for several flows
+# demo --scheme test: both roles in process, for several flows (the default
+# demo is PKU2U: tests/cli/test_pku2u_cli.sh)
 for args in "" "--hops 3" "--hops 4 --key always" "--hops 3 --key init-always" "--no-optimistic" "--meta none"; do
   # shellcheck disable=SC2086
-  "$NEGOEX" demo $args > "$tmp/demo.out" 2>&1
+  "$NEGOEX" demo --scheme test $args > "$tmp/demo.out" 2>&1
   check "demo $args exits 0" test $? -eq 0
   check "demo $args completes" grep -q '^COMPLETE: SPNEGO -> NEGOEX, conversation' "$tmp/demo.out"
   # shellcheck disable=SC2086
-  "$NEGOEX" demo --raw $args > "$tmp/demo.out" 2>&1
+  "$NEGOEX" demo --scheme test --raw $args > "$tmp/demo.out" 2>&1
   check "demo --raw $args completes" grep -q '^COMPLETE: conversation' "$tmp/demo.out"
 done
-"$NEGOEX" demo > "$tmp/spnego.out"
+"$NEGOEX" demo --scheme test > "$tmp/spnego.out"
 check "demo's first token is a negTokenInit offering NEGOEX" grep -q '^initiator -> acceptor 469 bytes: SPNEGO negTokenInit \[NEGOEX\] | INITIATOR_NEGO\[0\]' "$tmp/spnego.out"
 check "demo's acceptor completes with accept-completed" grep -q '^acceptor -> initiator 385 bytes: SPNEGO negTokenResp accept-completed mech=NEGOEX' "$tmp/spnego.out"
 # Windows' mechanism order with NEGOEX third: request-mic, then MICs both ways (nxtoy can make them)
@@ -33,17 +34,25 @@ check "NEGOEX third: MICs checked" grep -q 'mechListMICs checked' "$tmp/mic.out"
 check "NEGOEX third: the list names Windows' mechanisms" grep -q 'negTokenInit \[MS-Kerberos Kerberos NEGOEX\]' "$tmp/mic.out"
 "$NEGOEX" demo --scheme nxtoy --force-mic > "$tmp/force.out"
 check "forced MIC: the last two tokens carry one" test "$(grep -c 'mechListMIC 12 bytes' "$tmp/force.out")" -eq 2
-"$NEGOEX" demo --offer 1.2.840.113554.1.2.2 --negoex-position 1 > "$tmp/nomic.out"
+"$NEGOEX" demo --scheme test --offer 1.2.840.113554.1.2.2 --negoex-position 1 > "$tmp/nomic.out"
 check "MIC required, test scheme cannot: fails" test $? -eq 1
 check "MIC required, test scheme cannot: says so" grep -q 'acceptor failed: SPNEGO_MIC_UNSUPPORTED' "$tmp/nomic.out"
-"$NEGOEX" demo --hops 3 --key init-always > "$tmp/alert.out"
+"$NEGOEX" demo --scheme test --hops 3 --key init-always > "$tmp/alert.out"
 check "init-always sends an ALERT pulse" grep -q 'ALERT\[9\]' "$tmp/alert.out"
-"$NEGOEX" demo --key never > "$tmp/never.out"
+"$NEGOEX" demo --scheme test --key never > "$tmp/never.out"
 check "keys never fails" test $? -eq 1
 check "keys never says NO_KEY" grep -q 'NO_KEY' "$tmp/never.out"
-"$NEGOEX" demo --trace > "$tmp/trace.out" 2> "$tmp/trace.err"
+"$NEGOEX" demo --scheme test --trace > "$tmp/trace.out" 2> "$tmp/trace.err"
 check "trace lines on stderr" grep -q '^initiator: sending \[0\]INITIATOR_NEGO: c0a28569-66ac-0000-0000-000000000000 d1b08469-2ca8-0000-0000-000000000000' "$tmp/trace.err"
 check "trace counts 9 messages each way" test "$(grep -c 'sending \[' "$tmp/trace.err")" -eq 9
+# test-scheme options without --scheme select the test scheme; mixing them with PKU2U ones is refused
+"$NEGOEX" demo --hops 2 > "$tmp/implied.out"
+check "demo --hops 2 runs the test scheme" grep -q '^COMPLETE: SPNEGO -> NEGOEX, conversation .*, scheme c0a28569-66ac-0000-0000-000000000000' "$tmp/implied.out"
+"$NEGOEX" demo --hops 2 --dh-group 14 > /dev/null 2> "$tmp/mix.err"
+check "test and PKU2U options together: usage error" test $? -eq 2
+check "test and PKU2U options together: says which" grep -q 'hops is a test-scheme option and --dh-group a PKU2U one' "$tmp/mix.err"
+"$NEGOEX" demo --scheme pku2u --hops 2 > /dev/null 2> "$tmp/mix.err"
+check "--hops with --scheme pku2u is refused" grep -q 'hops is an option of the test scheme, not of pku2u' "$tmp/mix.err"
 
 # initiate | accept over the line protocol, wired through two fifos
 mkfifo "$tmp/i2a" "$tmp/a2i"

@@ -1,7 +1,7 @@
 /*
  * mit_peer: the MIT krb5 side of an interop conversation.
  *
- *   mit_peer initiate|accept [--mech OID]... [--no-optimistic]
+ *   mit_peer initiate|accept [--mech OID]... [--no-optimistic] [--target NAME]
  *   mit_peer bench N
  *
  * initiate/accept run MIT's SPNEGO (OID 1.3.6.1.5.5.2) through the system
@@ -16,6 +16,13 @@
  *                     (gss_set_neg_mechs on a SPNEGO credential, like the
  *                     -I/-A options of MIT's t_negoex.py driver)
  *   --no-optimistic   sets NEGOEX_NO_OPTIMISTIC_TOKEN, MIT's own knob
+ *   --target NAME     initiator: the target, a host-based service name
+ *                     (GSS_C_NT_HOSTBASED_SERVICE, default host@localhost;
+ *                     PKU2U takes its sname from it, e.g. TERMSRV@localhost)
+ *
+ * Once established, stderr gets `mit_peer: established, flags F, mech OID`
+ * and `mit_peer: peer NAME` (the acceptor's src_name, the initiator's
+ * targ_name from gss_inquire_context; `-` when the mechanism names none).
  *
  * Exit status: 0 complete, 1 GSS failure (or the input ended first), 2 usage.
  *
@@ -23,6 +30,7 @@
  * through the module); mit_handshake_one() is one handshake, kept out of line
  * so callgrind can count its instructions.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +61,7 @@ __attribute__((used, visibility("default"))) const char *__lsan_default_suppress
 
 static void usage(FILE *f)
 {
-    fputs("usage: mit_peer initiate|accept [--mech OID]... [--no-optimistic]\n"
+    fputs("usage: mit_peer initiate|accept [--mech OID]... [--no-optimistic] [--target NAME]\n"
           "       mit_peer bench N\n"
           "\n"
           "One side of a SPNEGO/NEGOEX conversation through MIT krb5's libgssapi_krb5,\n"
@@ -63,6 +71,11 @@ static void usage(FILE *f)
           "\n"
           "  --mech OID        offer/accept only these mechanisms, in this order\n"
           "  --no-optimistic   no optimistic token (sets NEGOEX_NO_OPTIMISTIC_TOKEN)\n"
+          "  --target NAME     initiator: host-based service name of the target\n"
+          "                    (default host@localhost)\n"
+          "\n"
+          "Once established, stderr gets `mit_peer: peer NAME`: the peer's name as the\n"
+          "mechanism reports it (`-` when none).\n"
           "\n"
           "bench N: N in-process handshakes (both sides here), with the rate.\n",
           f);
@@ -232,6 +245,7 @@ static void print_error(FILE *f, OM_uint32 major, OM_uint32 minor)
 
 typedef struct peer_opts {
     int initiator;
+    const char *target; /* host-based service name */
     gss_OID_desc mechs[MAX_MECHS];
     uint8_t mech_der[MAX_MECHS][OID_MAX];
     size_t nmechs;
@@ -249,16 +263,32 @@ static OM_uint32 restricted_cred(OM_uint32 *minor, const peer_opts *o, gss_cred_
     return gss_set_neg_mechs(minor, *cred, &neg);
 }
 
+/* `mit_peer: peer NAME`: the acceptor's src_name (*peer), or the target
+ * name the initiator's context reports. */
+static void print_peer(gss_ctx_id_t ctx, int initiator, gss_name_t *peer)
+{
+    OM_uint32 minor;
+    if (initiator && GSS_ERROR(gss_inquire_context(&minor, ctx, NULL, peer, NULL, NULL, NULL, NULL, NULL)))
+        *peer = GSS_C_NO_NAME;
+    gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
+    if (*peer != GSS_C_NO_NAME && !GSS_ERROR(gss_display_name(&minor, *peer, &text, NULL)) && text.length > 0)
+        fprintf(stderr, "mit_peer: peer %.*s\n", (int)text.length, (const char *)text.value);
+    else
+        fputs("mit_peer: peer -\n", stderr);
+    gss_release_buffer(&minor, &text);
+}
+
 static int converse(const peer_opts *o)
 {
     OM_uint32 major, minor, tmp;
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
     gss_name_t target = GSS_C_NO_NAME;
     gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+    gss_name_t peer = GSS_C_NO_NAME;
     int status = EXIT_GSS;
 
     if (o->initiator) {
-        gss_buffer_desc name = {strlen("host@localhost"), (void *)"host@localhost"};
+        gss_buffer_desc name = {strlen(o->target), (void *)o->target};
         major = gss_import_name(&minor, &name, GSS_C_NT_HOSTBASED_SERVICE, &target);
         if (GSS_ERROR(major)) {
             print_error(stdout, major, minor);
@@ -290,7 +320,7 @@ static int converse(const peer_opts *o)
             major = gss_init_sec_context(&minor, cred, &ctx, target, &spnego_oid, 0, GSS_C_INDEFINITE,
                                          GSS_C_NO_CHANNEL_BINDINGS, &in, &mech, &out, &flags, NULL);
         else
-            major = gss_accept_sec_context(&minor, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, NULL, &mech, &out,
+            major = gss_accept_sec_context(&minor, &ctx, cred, &in, GSS_C_NO_CHANNEL_BINDINGS, &peer, &mech, &out,
                                            &flags, NULL, NULL);
         free(in.value);
         if (GSS_ERROR(major)) {
@@ -314,6 +344,7 @@ static int converse(const peer_opts *o)
         else
             fputs("-", stderr);
         fputc('\n', stderr);
+        print_peer(ctx, o->initiator, &peer);
         status = EXIT_COMPLETE;
         break;
     }
@@ -323,6 +354,7 @@ done:
     gss_delete_sec_context(&tmp, &ctx, GSS_C_NO_BUFFER);
     gss_release_cred(&tmp, &cred);
     gss_release_name(&tmp, &target);
+    gss_release_name(&tmp, &peer);
     return status;
 }
 
@@ -331,6 +363,7 @@ static int peer_main(int argc, char **argv, int initiator)
     peer_opts o;
     memset(&o, 0, sizeof o);
     o.initiator = initiator;
+    o.target = "host@localhost";
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--mech") == 0 && i + 1 < argc) {
             size_t len;
@@ -341,6 +374,8 @@ static int peer_main(int argc, char **argv, int initiator)
             o.mechs[o.nmechs].length = (OM_uint32)len;
             o.mechs[o.nmechs].elements = o.mech_der[o.nmechs];
             o.nmechs++;
+        } else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc) {
+            o.target = argv[++i];
         } else if (strcmp(argv[i], "--no-optimistic") == 0) {
             /* MIT's knob (negoex_ctx.c): any value disables the optimistic token. */
             if (setenv("NEGOEX_NO_OPTIMISTIC_TOKEN", "1", 1) != 0)
@@ -475,6 +510,9 @@ bad:
 
 int main(int argc, char **argv)
 {
+    /* A peer that completed and exited before our last STATUS line (a shell
+     * pipeline) is not a failure of ours. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -563,7 +563,7 @@ static void test_encrypt_roundtrip(void **state)
 
     /* argument and key errors */
     negoex_krb_key key;
-    uint8_t b[64];
+    uint8_t b[64] = {0};
     size_t l = 0;
     assert_int_equal(negoex_krb_key_init(&key, 23, b, 16), NEGOEX_ERR_KRB_ENCTYPE);
     assert_int_equal(negoex_krb_key_init(&key, 18, b, 16), NEGOEX_ERR_KEY_SIZE);
@@ -592,14 +592,14 @@ static void test_encrypt_roundtrip(void **state)
     assert_int_equal(negoex_krb_usage_key(&key, 5, NEGOEX_KRB_DK_ENCRYPT, &ke), 0);
     assert_int_equal(negoex_krb_usage_key(&key, 5, NEGOEX_KRB_DK_INTEGRITY, &ki), 0);
     assert_int_equal(negoex_krb_usage_key(&key, 6, NEGOEX_KRB_DK_CHECKSUM, &kc2), 0);
-    assert_memory_not_equal(kc.bytes, ke.bytes, 32);
-    assert_memory_not_equal(kc.bytes, ki.bytes, 32);
-    assert_memory_not_equal(ke.bytes, ki.bytes, 32);
-    assert_memory_not_equal(kc.bytes, kc2.bytes, 32);
+    assert_memory_not_equal(kc.bytes, ke.bytes, kc.len);
+    assert_memory_not_equal(kc.bytes, ki.bytes, kc.len);
+    assert_memory_not_equal(ke.bytes, ki.bytes, kc.len);
+    assert_memory_not_equal(kc.bytes, kc2.bytes, kc.len);
     /* the usage constant is usage BE32 || which */
     const uint8_t constant[5] = {0, 0, 0, 5, 0x99};
     assert_int_equal(negoex_krb_dk(&key, constant, 5, &dk), 0);
-    assert_memory_equal(dk.bytes, kc.bytes, 32);
+    assert_memory_equal(dk.bytes, kc.bytes, kc.len);
 }
 
 /* ------------------------------------------------------------------------ */
