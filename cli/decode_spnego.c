@@ -142,8 +142,11 @@ static int view_build(spnego_view *v, const uint8_t *data, size_t len, negoex_er
             info->code = NEGOEX_ERR_NO_MEMORY;
             return NEGOEX_ERR_NO_MEMORY;
         }
+        negoex_spnego_mech_iter it;
+        rc = negoex_spnego_mech_iter_init(&it, &v->t);
         for (size_t i = 0; i < v->t.mech_type_count; i++) {
-            rc = negoex_spnego_mech_type(&v->t, i, &v->mech_oid[i]);
+            if (rc == NEGOEX_OK)
+                rc = negoex_spnego_mech_iter_next(&it, &v->mech_oid[i]) == 1 ? NEGOEX_OK : NEGOEX_ERR_INVALID_ARGUMENT;
             if (rc < 0) {
                 info->code = rc;
                 info->offset = offset_of(v, v->t.mech_types.data);

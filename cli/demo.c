@@ -90,13 +90,13 @@ static void show_spnego_fields(const negoex_spnego_token *t, negoex_bytes *inner
     printf(" SPNEGO %s", spnego_kinds[t->kind]);
     if (t->mech_types.data != NULL) {
         printf(" [");
-        for (size_t i = 0; i < t->mech_type_count; i++) {
-            negoex_bytes oid;
-            if (negoex_spnego_mech_type(t, i, &oid) == 0) {
+        negoex_spnego_mech_iter it;
+        negoex_bytes oid;
+        if (negoex_spnego_mech_iter_init(&it, t) == NEGOEX_OK)
+            for (size_t i = 0; negoex_spnego_mech_iter_next(&it, &oid) == 1; i++) {
                 printf("%s", i ? " " : "");
                 show_oid(oid.data, oid.len);
             }
-        }
         printf("]");
     }
     if (t->neg_state != NEGOEX_NEG_STATE_ABSENT)

@@ -21,7 +21,6 @@
 
 #include "alloc.h"
 #include "context_internal.h"
-#include "der.h"
 
 #define DEFAULT_MAX_TOKEN (((size_t)1 << 20) + ((size_t)64 << 10))
 #define MAX_MECHS 16 /* Windows lists six */
@@ -95,41 +94,6 @@ static int is_initiator(const negoex_spnego *sp)
 static int is_negoex_oid(const uint8_t *der, size_t len)
 {
     return der != NULL && len == NEGOEX_OID_DER_LEN && memcmp(der, NEGOEX_OID_DER, len) == 0;
-}
-
-/* The OIDs of a parsed token's mechTypes in one pass. (negoex_spnego_mech_type
- * walks the list from its start for every index: a loop over it would be
- * quadratic in the peer's list, which a 1 MiB token makes 350,000 long.) */
-typedef struct mech_walk {
-    der_reader list;
-} mech_walk;
-
-static int mech_walk_init(mech_walk *w, const negoex_spnego_token *t)
-{
-    der_reader r;
-    der_tlv seq;
-    negoex_der_reader_init(&w->list, NULL, 0, 0);
-    if (t->mech_types.data == NULL)
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    negoex_der_reader_init(&r, t->mech_types.data, 0, t->mech_types.len);
-    int rc = negoex_der_read(&r, DER_TAG_SEQUENCE, "mechTypes", &seq, NULL);
-    if (rc == NEGOEX_OK)
-        negoex_der_enter(&w->list, &r, &seq);
-    return rc;
-}
-
-/* 1 and the next OID's content octets, 0 at the end, < 0 if malformed. */
-static int mech_walk_next(mech_walk *w, negoex_bytes *oid)
-{
-    der_tlv e;
-    if (negoex_der_peek(&w->list) < 0)
-        return 0;
-    int rc = negoex_der_read(&w->list, DER_TAG_OID, "mechTypes", &e, NULL);
-    if (rc != NEGOEX_OK)
-        return rc;
-    oid->data = der_content(&w->list, &e);
-    oid->len = e.len;
-    return 1;
 }
 
 static int set_error(negoex_spnego *sp, int code, size_t offset, const char *field)
@@ -283,12 +247,12 @@ static void trace_token(const negoex_spnego *sp, const char *dir, const negoex_s
         }                                                                                               \
     } while (0)
     ADD("SPNEGO %s %s%s", dir, kinds[t->kind], t->framed ? " (framed)" : "");
-    mech_walk w;
-    if (t->mech_types.data != NULL && mech_walk_init(&w, t) == NEGOEX_OK) {
+    negoex_spnego_mech_iter w;
+    if (t->mech_types.data != NULL && negoex_spnego_mech_iter_init(&w, t) == NEGOEX_OK) {
         ADD(" mechTypes=");
         negoex_bytes oid = {NULL, 0};
         /* Up to what the line holds. */
-        for (size_t i = 0; n < sizeof line && mech_walk_next(&w, &oid) == 1; i++) {
+        for (size_t i = 0; n < sizeof line && negoex_spnego_mech_iter_next(&w, &oid) == 1; i++) {
             const char *name = negoex_oid_name(oid.data, oid.len);
             char text[128];
             if (name == NULL && negoex_oid_to_text(oid.data, oid.len, text, sizeof text, NULL) == 0)
@@ -655,10 +619,10 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "InitialContextToken");
     size_t idx = 0;
     int found = 0;
-    mech_walk w;
+    negoex_spnego_mech_iter w;
     negoex_bytes oid = {NULL, 0};
-    if (mech_walk_init(&w, t) == NEGOEX_OK)
-        for (; mech_walk_next(&w, &oid) == 1; idx++)
+    if (negoex_spnego_mech_iter_init(&w, t) == NEGOEX_OK)
+        for (; negoex_spnego_mech_iter_next(&w, &oid) == 1; idx++)
             if ((found = is_negoex_oid(oid.data, oid.len)) != 0)
                 break;
     if (!found) {

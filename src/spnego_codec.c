@@ -372,6 +372,44 @@ int negoex_spnego_parse(const uint8_t *token, size_t len, negoex_spnego_token *o
     return NEGOEX_OK;
 }
 
+int negoex_spnego_mech_iter_init(negoex_spnego_mech_iter *it, const negoex_spnego_token *t)
+{
+    if (it == NULL || t == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    memset(it, 0, sizeof *it);
+    if (t->kind == NEGOEX_SPNEGO_NEG_TOKEN_RESP)
+        return NEGOEX_ERR_WRONG_TYPE;
+    if (t->mech_types.data == NULL)
+        return NEGOEX_ERR_INDEX_RANGE;
+    /* Walked again, checked again: the view may not come from our parser. */
+    der_reader r, list;
+    der_tlv seq;
+    negoex_der_reader_init(&r, t->mech_types.data, 0, t->mech_types.len);
+    if (negoex_der_read(&r, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, NULL) != NEGOEX_OK)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    negoex_der_enter(&list, &r, &seq);
+    it->buf = list.buf;
+    it->pos = list.pos;
+    it->end = list.end;
+    return NEGOEX_OK;
+}
+
+int negoex_spnego_mech_iter_next(negoex_spnego_mech_iter *it, negoex_bytes *oid)
+{
+    if (it == NULL || oid == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    der_reader list;
+    der_tlv e;
+    negoex_der_reader_init(&list, it->buf, it->pos, it->end);
+    if (it->buf == NULL || negoex_der_peek(&list) < 0)
+        return 0;
+    if (read_oid(&list, F_MECH_TYPES, &e, NULL) != NEGOEX_OK)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    *oid = view(&list, &e);
+    it->pos = list.pos;
+    return 1;
+}
+
 int negoex_spnego_mech_type(const negoex_spnego_token *t, size_t index, negoex_bytes *oid)
 {
     if (t == NULL || oid == NULL)
@@ -380,23 +418,19 @@ int negoex_spnego_mech_type(const negoex_spnego_token *t, size_t index, negoex_b
         return NEGOEX_ERR_WRONG_TYPE;
     if (t->mech_types.data == NULL || index >= t->mech_type_count)
         return NEGOEX_ERR_INDEX_RANGE;
-    /* Walked again, checked again: the view may not come from our parser. */
-    der_reader r, list;
-    der_tlv seq, e;
-    negoex_der_reader_init(&r, t->mech_types.data, 0, t->mech_types.len);
-    if (negoex_der_read(&r, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, NULL) != NEGOEX_OK)
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    negoex_der_enter(&list, &r, &seq);
-    for (size_t i = 0;; i++) {
-        if (negoex_der_peek(&list) < 0)
-            return NEGOEX_ERR_INDEX_RANGE;
-        if (read_oid(&list, F_MECH_TYPES, &e, NULL) != NEGOEX_OK)
-            return NEGOEX_ERR_INVALID_ARGUMENT;
+    negoex_spnego_mech_iter it;
+    int rc = negoex_spnego_mech_iter_init(&it, t);
+    for (size_t i = 0; rc == NEGOEX_OK; i++) {
+        negoex_bytes b;
+        int n = negoex_spnego_mech_iter_next(&it, &b);
+        if (n <= 0)
+            return n < 0 ? n : NEGOEX_ERR_INDEX_RANGE;
         if (i == index) {
-            *oid = view(&list, &e);
+            *oid = b;
             return NEGOEX_OK;
         }
     }
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

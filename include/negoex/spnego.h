@@ -107,8 +107,23 @@ typedef struct negoex_spnego_token {
 NEGOEX_API NEGOEX_WUR int negoex_spnego_parse(const uint8_t *token, size_t len, negoex_spnego_token *out,
                                               negoex_error_info *err);
 
-/* The index-th mechanism OID of mech_types (DER content octets). */
+/* The index-th mechanism OID of mech_types (DER content octets). Walks the
+ * list from its start: to visit every OID use the iterator below, which is
+ * linear in the list (a 1 MiB token holds some 350,000 OIDs). */
 NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_type(const negoex_spnego_token *t, size_t index, negoex_bytes *oid);
+
+/* One pass over mech_types. Plain data, no allocation; fields are private. */
+typedef struct negoex_spnego_mech_iter {
+    const uint8_t *buf;
+    size_t pos, end;
+} negoex_spnego_mech_iter;
+
+/* NEGOEX_ERR_WRONG_TYPE for a NegTokenResp, NEGOEX_ERR_INDEX_RANGE without
+ * mech_types, NEGOEX_ERR_INVALID_ARGUMENT if the view is not a MechTypeList. */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_iter_init(negoex_spnego_mech_iter *it, const negoex_spnego_token *t);
+/* 1 and the next OID's content octets, 0 at the end, NEGOEX_ERR_INVALID_ARGUMENT
+ * if an element is not a valid OID (a view not made by negoex_spnego_parse). */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_iter_next(negoex_spnego_mech_iter *it, negoex_bytes *oid);
 
 /* What to write. OIDs are DER content octets. */
 typedef struct negoex_spnego_fields {

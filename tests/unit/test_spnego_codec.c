@@ -165,8 +165,18 @@ static void fields_from(const negoex_spnego_token *t, negoex_bytes *mechs, negoe
     f->framed = t->framed;
     if (t->kind != K_RESP) {
         assert_true(t->mech_type_count >= 1 && t->mech_type_count <= 16);
-        for (size_t i = 0; i < t->mech_type_count; i++)
+        negoex_spnego_mech_iter it;
+        assert_int_equal(negoex_spnego_mech_iter_init(&it, t), NEGOEX_OK);
+        for (size_t i = 0; i < t->mech_type_count; i++) {
             assert_int_equal(negoex_spnego_mech_type(t, i, &mechs[i]), NEGOEX_OK);
+            /* the one-pass iterator gives the same OIDs, then ends */
+            negoex_bytes next;
+            assert_int_equal(negoex_spnego_mech_iter_next(&it, &next), 1);
+            assert_ptr_equal(next.data, mechs[i].data);
+            assert_int_equal(next.len, mechs[i].len);
+        }
+        negoex_bytes end;
+        assert_int_equal(negoex_spnego_mech_iter_next(&it, &end), 0);
         f->mech_types = mechs;
         f->mech_type_count = t->mech_type_count;
     }
@@ -1168,6 +1178,8 @@ static void test_api_arguments(void **state)
     negoex_bytes oid;
     assert_int_equal(negoex_spnego_parse(rej, sizeof rej, &t, NULL), NEGOEX_OK);
     assert_int_equal(negoex_spnego_mech_type(&t, 0, &oid), NEGOEX_ERR_WRONG_TYPE);
+    negoex_spnego_mech_iter it;
+    assert_int_equal(negoex_spnego_mech_iter_init(&it, &t), NEGOEX_ERR_WRONG_TYPE);
     assert_int_equal(negoex_spnego_mech_type(NULL, 0, &oid), NEGOEX_ERR_INVALID_ARGUMENT);
     assert_int_equal(negoex_spnego_mech_type(&t, 0, NULL), NEGOEX_ERR_INVALID_ARGUMENT);
     size_t n;
