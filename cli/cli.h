@@ -157,6 +157,16 @@ int cli_spnego_detect(const uint8_t *data, size_t len);
  * an exit code (CLI_EXIT_INVALID after the one error line).
  */
 int cli_decode_spnego(FILE *f, const uint8_t *data, size_t len, int json);
+/* The same; late_fallback reads supportedMechs [4] strictly (else a token
+ * that parses only with it is still shown); prefix (may be NULL) is printed
+ * first once the token checked: text as is, JSON inside the object before
+ * "spnego" (it must end with ", "). */
+int cli_decode_spnego_ex(FILE *f, const uint8_t *data, size_t len, int json, int late_fallback,
+                         const char *prefix);
+/* `negoex decode --fragments`: frags[0..count) are the fragments of one
+ * SPNEGO token (MS-SPNG 3.1.5.6-3.1.5.11), reassembled then decoded. Returns
+ * an exit code (CLI_EXIT_INVALID after the one error line). */
+int cli_decode_spnego_fragments(FILE *f, const cli_buffer *frags, size_t count, int json, int late_fallback);
 
 /* A GeneralString in double quotes: printable ASCII as is, " and \ escaped,
  * other bytes \xNN (text) or \u00NN (JSON: bytes read as Latin-1). */

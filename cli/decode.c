@@ -24,6 +24,7 @@ static void decode_usage(FILE *f)
 {
     fputs("usage: negoex decode [--json] [FILE|-]\n"
           "       negoex decode --as KIND [--json] [FILE|-]\n"
+          "       negoex decode --fragments [--json] [--late-fallback] [FILE|- | FILE FILE...]\n"
           "\n"
           "Prints one token, either\n"
           "  - a NEGOEX token (one or more messages back to back), or\n"
@@ -63,6 +64,15 @@ static void decode_usage(FILE *f)
           "                                KRB-ERROR); JSON {\"krb\": {...}}\n"
           "                pku2u-metadata  a PKU2U metadata payload; JSON\n"
           "                                {\"pku2u_metadata\": {...}}\n"
+          "  --late-fallback\n"
+          "              read a NegTokenResp's supportedMechs [4] (MS-SPNG Late Fallback)\n"
+          "              strictly; without it such a token is still shown, and a token\n"
+          "              that parses neither way gets the RFC 4178 error\n"
+          "  --fragments the input is the fragments of one SPNEGO token (MS-SPNG\n"
+          "              3.1.5.6-3.1.5.11): one per FILE, or with one text input one per\n"
+          "              line (hex, base64 or a Negotiate header line); they are\n"
+          "              reassembled (the first holds the token's ASN.1 header) and the\n"
+          "              token decoded after a list of the fragments (JSON \"fragments\")\n"
           "  -h, --help  show this help\n"
           "\n"
           "Exit status: 0 valid token, 1 malformed token (nothing on stdout, one error\n"
@@ -457,10 +467,140 @@ int cli_negoex_collect(const uint8_t *data, size_t len, negoex_message **msgs, s
     return 0;
 }
 
+/* One fragment per non-blank line of a text input: a Negotiate header line
+ * (its base64 value), hex or base64. Binary input is one fragment. */
+static int split_lines(cli_buffer *raw, cli_buffer **out, size_t *count)
+{
+    size_t n = 0, cap = 0, pos = 0, off, vlen;
+    cli_buffer *list = NULL;
+
+    *out = NULL;
+    *count = 0;
+    int text = 1;
+
+    /* Text = printable ASCII and line breaks only (a binary token starts with
+     * 60, a0 or a1, none of them printable). */
+    for (size_t i = 0; i < raw->len && text; i++)
+        text = (raw->data[i] >= 0x20 && raw->data[i] < 0x7f) || raw->data[i] == '\n' || raw->data[i] == '\r' ||
+               raw->data[i] == '\t';
+    if (!text || raw->len == 0) {
+        list = malloc(sizeof(*list));
+        if (list == NULL)
+            return -1;
+        *list = *raw;
+        raw->data = NULL;
+        raw->len = 0;
+        *out = list;
+        *count = 1;
+        return 0;
+    }
+    while (pos < raw->len) {
+        size_t end = pos;
+        cli_buffer line;
+        cli_input_format fmt;
+
+        while (end < raw->len && raw->data[end] != '\n')
+            end++;
+        line.len = end - pos;
+        line.data = NULL;
+        if (line.len > 0) {
+            line.data = malloc(line.len);
+            if (line.data == NULL)
+                goto fail;
+            memcpy(line.data, raw->data + pos, line.len);
+        }
+        pos = end + 1;
+        if (cli_http_negotiate_value(line.data, line.len, &off, &vlen)) {
+            memmove(line.data, line.data + off, vlen);
+            line.len = vlen;
+            fmt = CLI_INPUT_BASE64;
+        } else {
+            fmt = cli_detect_format(line.data, line.len);
+        }
+        if (fmt == CLI_INPUT_BINARY || cli_decode_in_place(&line, fmt) != 0) {
+            cli_buffer_free(&line);
+            cli_error("decode --fragments: line %zu is neither hex, base64 nor a Negotiate header", n + 1);
+            goto fail;
+        }
+        if (line.len == 0) { /* a blank line */
+            cli_buffer_free(&line);
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 8 : cap * 2;
+            cli_buffer *p = realloc(list, ncap * sizeof(*list));
+
+            if (p == NULL) {
+                cli_buffer_free(&line);
+                goto fail;
+            }
+            list = p;
+            cap = ncap;
+        }
+        list[n++] = line;
+    }
+    *out = list;
+    *count = n;
+    return 0;
+
+fail:
+    for (size_t i = 0; i < n; i++)
+        cli_buffer_free(&list[i]);
+    free(list);
+    return -1;
+}
+
+static int decode_fragments(char **paths, size_t npaths, int json, int late_fallback)
+{
+    cli_buffer *frags = NULL;
+    size_t count = 0;
+    int rc;
+
+    if (npaths <= 1) {
+        cli_buffer raw;
+
+        if (cli_read_raw(npaths == 1 ? paths[0] : NULL, &raw) != 0)
+            return CLI_EXIT_USAGE;
+        rc = split_lines(&raw, &frags, &count);
+        cli_buffer_free(&raw);
+        if (rc != 0)
+            return CLI_EXIT_USAGE;
+    } else {
+        frags = calloc(npaths, sizeof(*frags));
+        if (frags == NULL) {
+            cli_error("out of memory");
+            return CLI_EXIT_USAGE;
+        }
+        for (count = 0; count < npaths; count++) {
+            rc = cli_read_token(paths[count], &frags[count]);
+            if (rc != CLI_EXIT_OK)
+                goto done;
+        }
+    }
+    if (count == 0) {
+        cli_error("decode --fragments: no fragment in the input");
+        rc = CLI_EXIT_INVALID;
+        goto done;
+    }
+    rc = cli_decode_spnego_fragments(stdout, frags, count, json, late_fallback);
+done:
+    for (size_t i = 0; i < count; i++)
+        cli_buffer_free(&frags[i]);
+    free(frags);
+    return rc;
+}
+
 int cli_decode(int argc, char **argv)
 {
     const char *path = NULL, *as = "auto";
-    int json = 0, options_done = 0;
+    int json = 0, options_done = 0, fragments = 0, late_fallback = 0;
+    char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+    size_t npaths = 0;
+
+    if (paths == NULL) {
+        cli_error("out of memory");
+        return CLI_EXIT_USAGE;
+    }
     cli_buffer token;
     negoex_message *msgs;
     negoex_error_info info;
@@ -475,6 +615,10 @@ int cli_decode(int argc, char **argv)
                 options_done = 1;
             } else if (strcmp(arg, "--json") == 0) {
                 json = 1;
+            } else if (strcmp(arg, "--fragments") == 0) {
+                fragments = 1;
+            } else if (strcmp(arg, "--late-fallback") == 0) {
+                late_fallback = 1;
             } else if (strcmp(arg, "--as") == 0 || strncmp(arg, "--as=", 5) == 0) {
                 if (arg[4] == '=') {
                     as = arg + 5;
@@ -483,30 +627,50 @@ int cli_decode(int argc, char **argv)
                 } else {
                     cli_error("decode: --as needs a kind (negoex, spnego, krb, pku2u-metadata)");
                     decode_usage(stderr);
+                    free(paths);
                     return CLI_EXIT_USAGE;
                 }
                 if (strcmp(as, "auto") != 0 && strcmp(as, "negoex") != 0 && strcmp(as, "spnego") != 0 &&
                     strcmp(as, "krb") != 0 && strcmp(as, "pku2u-metadata") != 0) {
                     cli_error("decode: unknown kind '%s' for --as (negoex, spnego, krb, pku2u-metadata)", as);
                     decode_usage(stderr);
+                    free(paths);
                     return CLI_EXIT_USAGE;
                 }
             } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
                 decode_usage(stdout);
+                free(paths);
                 return CLI_EXIT_OK;
             } else {
                 cli_error("decode: unknown option '%s'", arg);
                 decode_usage(stderr);
+                free(paths);
                 return CLI_EXIT_USAGE;
             }
-        } else if (path == NULL) {
-            path = arg;
         } else {
-            cli_error("decode: more than one input ('%s' and '%s')", path, arg);
-            decode_usage(stderr);
-            return CLI_EXIT_USAGE;
+            /* Several inputs only as fragments (checked once all options are read). */
+            if (path == NULL)
+                path = arg;
+            paths[npaths++] = argv[i];
         }
     }
+    if (npaths > 1 && !fragments) {
+        cli_error("decode: more than one input ('%s' and '%s')", paths[0], paths[1]);
+        decode_usage(stderr);
+        free(paths);
+        return CLI_EXIT_USAGE;
+    }
+    if (fragments) {
+        if (strcmp(as, "auto") != 0 && strcmp(as, "spnego") != 0) {
+            cli_error("decode: --fragments is for SPNEGO tokens (--as spnego)");
+            free(paths);
+            return CLI_EXIT_USAGE;
+        }
+        rc = decode_fragments(paths, npaths, json, late_fallback);
+        free(paths);
+        return rc;
+    }
+    free(paths);
 
     rc = cli_read_token(path, &token);
     if (rc != CLI_EXIT_OK)
@@ -517,7 +681,7 @@ int cli_decode(int argc, char **argv)
         return rc;
     }
     if (strcmp(as, "spnego") == 0 || (strcmp(as, "auto") == 0 && cli_spnego_detect(token.data, token.len))) {
-        rc = cli_decode_spnego(stdout, token.data, token.len, json);
+        rc = cli_decode_spnego_ex(stdout, token.data, token.len, json, late_fallback, NULL);
         cli_buffer_free(&token);
         return rc;
     }

@@ -43,6 +43,8 @@ typedef struct spnego_view {
     char **mech_text;    /* dotted mechTypes, t.mech_type_count entries */
     negoex_bytes *mech_oid;
     char *supported_text;
+    char **smech_text;   /* dotted supportedMechs (Late Fallback), t.supported_mech_count entries */
+    negoex_bytes *smech_oid;
     const char *inner_name;   /* "mechToken" / "responseToken" */
     const negoex_bytes *inner;
     negoex_bytes inner_mech;  /* the inner token's mechanism, data NULL if unnamed */
@@ -88,6 +90,11 @@ static void view_free(spnego_view *v)
     free(v->mech_text);
     free(v->mech_oid);
     free(v->supported_text);
+    if (v->smech_text != NULL)
+        for (size_t i = 0; i < v->t.supported_mech_count; i++)
+            free(v->smech_text[i]);
+    free(v->smech_text);
+    free(v->smech_oid);
     free(v->msgs);
 }
 
@@ -120,19 +127,64 @@ static int oid_text(const spnego_view *v, const negoex_bytes *oid, const char *f
     return rc;
 }
 
-/* The whole check; on failure *info says where (offsets from v->base). */
+/* A MechTypeList view as dotted texts and OID views (count entries). */
+static int list_texts(const spnego_view *v, const negoex_bytes *list, size_t count, const char *field,
+                      char ***texts, negoex_bytes **oids, negoex_error_info *info)
+{
+    negoex_spnego_mech_iter it;
+    int rc;
+
+    *texts = calloc(count, sizeof(**texts));
+    *oids = calloc(count, sizeof(**oids));
+    if (*texts == NULL || *oids == NULL) {
+        info->code = NEGOEX_ERR_NO_MEMORY;
+        return NEGOEX_ERR_NO_MEMORY;
+    }
+    rc = negoex_spnego_mech_list_iter_init(&it, list);
+    for (size_t i = 0; i < count; i++) {
+        if (rc == NEGOEX_OK)
+            rc = negoex_spnego_mech_iter_next(&it, &(*oids)[i]) == 1 ? NEGOEX_OK : NEGOEX_ERR_INVALID_ARGUMENT;
+        if (rc < 0) {
+            info->code = rc;
+            info->offset = offset_of(v, list->data);
+            info->field = field;
+            return rc;
+        }
+        rc = oid_text(v, &(*oids)[i], field, &(*texts)[i], info);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The whole check; on failure *info says where (offsets from v->base).
+ * Late Fallback's supportedMechs [4] (docs/spnego-late-fallback.md): read
+ * when late_fallback is set; otherwise a token that only parses with it is
+ * still shown, and one that parses neither way gets the plain RFC 4178 /
+ * MS-SPNG error. */
 static int view_build(spnego_view *v, const uint8_t *data, size_t len, negoex_error_info *info,
-                      char *field, size_t field_cap)
+                      char *field, size_t field_cap, int late_fallback)
 {
     int rc;
 
     memset(info, 0, sizeof(*info));
     v->base = data;
     v->len = len;
-    rc = negoex_spnego_parse(data, len, &v->t, info);
+    rc = negoex_spnego_parse_ex(data, len, late_fallback ? NEGOEX_SPNEGO_PARSE_LATE_FALLBACK : 0, &v->t, info);
+    if (rc < 0 && !late_fallback &&
+        negoex_spnego_parse_ex(data, len, NEGOEX_SPNEGO_PARSE_LATE_FALLBACK, &v->t, NULL) == NEGOEX_OK) {
+        memset(info, 0, sizeof(*info));
+        rc = 0;
+    }
     if (rc < 0) {
         info->code = rc;
         return rc;
+    }
+    if (v->t.supported_mechs.data != NULL) {
+        rc = list_texts(v, &v->t.supported_mechs, v->t.supported_mech_count, "supportedMechs", &v->smech_text,
+                        &v->smech_oid, info);
+        if (rc < 0)
+            return rc;
     }
 
     if (v->t.mech_types.data != NULL && v->t.mech_type_count > 0) {
@@ -280,6 +332,15 @@ static void text_flags(FILE *f, uint32_t flags)
     fputs(first ? "\n" : ")\n", f);
 }
 
+static void text_mech_list(FILE *f, const char *label, char *const *texts, const negoex_bytes *oids, size_t count)
+{
+    fprintf(f, "  %s: %zu\n", label, count);
+    for (size_t i = 0; i < count; i++) {
+        fprintf(f, "    [%zu] ", i);
+        text_mech(f, texts[i], &oids[i]);
+    }
+}
+
 static int print_text(FILE *f, const spnego_view *v)
 {
     const negoex_spnego_token *t = &v->t;
@@ -289,13 +350,8 @@ static int print_text(FILE *f, const spnego_view *v)
     if (t->framed)
         fputs("  thisMech: " NEGOEX_SPNEGO_OID_TEXT " (SPNEGO)\n", f);
     if (is_init(t)) {
-        if (v->mech_text != NULL) {
-            fprintf(f, "  mechTypes: %zu\n", t->mech_type_count);
-            for (size_t i = 0; i < t->mech_type_count; i++) {
-                fprintf(f, "    [%zu] ", i);
-                text_mech(f, v->mech_text[i], &v->mech_oid[i]);
-            }
-        }
+        if (v->mech_text != NULL)
+            text_mech_list(f, "mechTypes", v->mech_text, v->mech_oid, t->mech_type_count);
         if (t->has_req_flags)
             text_flags(f, t->req_flags);
         if (v->inner->data != NULL)
@@ -328,6 +384,8 @@ static int print_text(FILE *f, const spnego_view *v)
         return rc;
     if (t->mech_list_mic.data != NULL)
         cli_text_bytes(f, "  ", "mechListMIC", t->mech_list_mic.data, t->mech_list_mic.len);
+    if (v->smech_text != NULL)
+        text_mech_list(f, "supportedMechs (Late Fallback)", v->smech_text, v->smech_oid, t->supported_mech_count);
     return 0;
 }
 
@@ -348,19 +406,49 @@ static void json_string(FILE *f, const uint8_t *s, size_t len)
     cli_quoted_string(f, s, len, 1);
 }
 
-static int print_json(FILE *f, const spnego_view *v)
+/* ", "key": ["1.2...", ...]" and, with names, ", "key_names": ["Name" or null, ...]" */
+static void json_mech_list(FILE *f, const char *key, char *const *texts, const negoex_bytes *oids, size_t count,
+                           int names)
+{
+    fprintf(f, ", \"%s\": [", key);
+    for (size_t i = 0; i < count; i++)
+        fprintf(f, "%s\"%s\"", i > 0 ? ", " : "", texts[i]);
+    fputc(']', f);
+    if (!names)
+        return;
+    fprintf(f, ", \"%s_names\": [", key);
+    for (size_t i = 0; i < count; i++) {
+        const char *name = negoex_oid_name(oids[i].data, oids[i].len);
+
+        if (name != NULL)
+            fprintf(f, "%s\"%s\"", i > 0 ? ", " : "", name);
+        else
+            fprintf(f, "%snull", i > 0 ? ", " : "");
+    }
+    fputc(']', f);
+}
+
+/* MS-SPNG 3.1.5.4: the Late Fallback OID among the mechanisms, or a
+ * supportedMechs field (only Late Fallback sends one). */
+static int late_fallback_seen(const spnego_view *v)
+{
+    if (v->smech_text != NULL)
+        return 1;
+    for (size_t i = 0; v->mech_oid != NULL && i < v->t.mech_type_count; i++)
+        if (oid_equal(&v->mech_oid[i], NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER, NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN))
+            return 1;
+    return 0;
+}
+
+static int print_json(FILE *f, const spnego_view *v, const char *prefix)
 {
     const negoex_spnego_token *t = &v->t;
     int rc = 0;
 
-    fprintf(f, "{\"spnego\": {\"kind\": \"%s\", \"framed\": %s", kind_name(t->kind),
-            t->framed ? "true" : "false");
-    if (v->mech_text != NULL) {
-        fputs(", \"mech_types\": [", f);
-        for (size_t i = 0; i < t->mech_type_count; i++)
-            fprintf(f, "%s\"%s\"", i > 0 ? ", " : "", v->mech_text[i]);
-        fputc(']', f);
-    }
+    fprintf(f, "{%s\"spnego\": {\"kind\": \"%s\", \"framed\": %s", prefix != NULL ? prefix : "",
+            kind_name(t->kind), t->framed ? "true" : "false");
+    if (v->mech_text != NULL)
+        json_mech_list(f, "mech_types", v->mech_text, v->mech_oid, t->mech_type_count, 0);
     if (t->has_req_flags) {
         int first = 1;
 
@@ -411,6 +499,10 @@ static int print_json(FILE *f, const spnego_view *v)
     }
     if (t->mech_list_mic.data != NULL)
         json_hex(f, "mech_list_mic", &t->mech_list_mic);
+    if (v->smech_text != NULL)
+        json_mech_list(f, "supported_mechs", v->smech_text, v->smech_oid, t->supported_mech_count, 1);
+    if (late_fallback_seen(v))
+        fputs(", \"late_fallback\": true", f);
     fputc('}', f);
     if (v->inner_negoex) {
         fputs(",\n \"negoex\": ", f);
@@ -424,23 +516,131 @@ static int print_json(FILE *f, const spnego_view *v)
 
 int cli_decode_spnego(FILE *f, const uint8_t *data, size_t len, int json)
 {
+    return cli_decode_spnego_ex(f, data, len, json, 0, NULL);
+}
+
+int cli_decode_spnego_ex(FILE *f, const uint8_t *data, size_t len, int json, int late_fallback,
+                         const char *prefix)
+{
     spnego_view v;
     negoex_error_info info;
     char field[FIELD_MAX];
     int rc;
 
     memset(&v, 0, sizeof(v));
-    rc = view_build(&v, data, len, &info, field, sizeof(field));
+    rc = view_build(&v, data, len, &info, field, sizeof(field), late_fallback);
     if (rc < 0) {
         cli_report_codec_error(rc, &info);
         view_free(&v);
         return rc == NEGOEX_ERR_NO_MEMORY ? CLI_EXIT_USAGE : CLI_EXIT_INVALID;
     }
-    rc = json ? print_json(f, &v) : print_text(f, &v);
+    if (!json && prefix != NULL)
+        fputs(prefix, f);
+    rc = json ? print_json(f, &v, prefix) : print_text(f, &v);
     view_free(&v);
     if (rc < 0) {
         cli_report_accessor_failure(rc);
         return CLI_EXIT_INVALID;
     }
     return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fragments (MS-SPNG 3.1.5.6-3.1.5.11): each input is one fragment; they    */
+/* are reassembled with the library's reassembler, then the token decoded.  */
+/* ------------------------------------------------------------------------ */
+
+int cli_decode_spnego_fragments(FILE *f, const cli_buffer *frags, size_t count, int json, int late_fallback)
+{
+    negoex_spnego_reassembler r;
+    negoex_error_info info;
+    negoex_bytes token = {NULL, 0};
+    char field[FIELD_MAX];
+    char *prefix = NULL;
+    size_t prefix_len = 0, token_len = 0, header_len = 0;
+    uint8_t *buf = malloc(NEGOEX_SPNEGO_REASSEMBLY_MAX_TOKEN);
+    FILE *p;
+    int rc = NEGOEX_CONTINUE, exit_code;
+
+    if (buf == NULL || negoex_spnego_reassembler_init(&r, buf, NEGOEX_SPNEGO_REASSEMBLY_MAX_TOKEN) != 0) {
+        free(buf);
+        cli_error("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    /* The fragments' own checks; the token is decoded (strictly or not) below. */
+    r.parse_flags = NEGOEX_SPNEGO_PARSE_LATE_FALLBACK;
+    memset(&info, 0, sizeof(info));
+    for (size_t i = 0; i < count; i++) {
+        if (rc == NEGOEX_COMPLETE) {
+            info.code = NEGOEX_ERR_DER_TRAILING;
+            info.offset = token.len;
+            snprintf(field, sizeof(field), "fragment %zu (after the complete token)", i);
+            info.field = field;
+            cli_report_codec_error(info.code, &info);
+            free(buf);
+            return CLI_EXIT_INVALID;
+        }
+        rc = negoex_spnego_reassembler_feed(&r, frags[i].data, frags[i].len, &token, &info);
+        if (rc < 0) {
+            snprintf(field, sizeof(field), "fragment %zu %s", i, info.field != NULL ? info.field : "");
+            info.field = field;
+            cli_report_codec_error(rc, &info);
+            free(buf);
+            return rc == NEGOEX_ERR_NO_MEMORY ? CLI_EXIT_USAGE : CLI_EXIT_INVALID;
+        }
+        if (i == 0) {
+            negoex_spnego_fragment_header h;
+
+            if (negoex_spnego_fragment_parse(frags[0].data, frags[0].len, &h, NULL) == 0) {
+                token_len = h.token_len;
+                header_len = h.header_len;
+            }
+        }
+    }
+    if (rc != NEGOEX_COMPLETE) {
+        info.code = NEGOEX_ERR_DER_TRUNCATED;
+        info.offset = r.have;
+        snprintf(field, sizeof(field), "fragments (%zu of %zu bytes after %zu fragment%s)", r.have, r.need,
+                 r.fragments, r.fragments == 1 ? "" : "s");
+        info.field = field;
+        cli_report_codec_error(info.code, &info);
+        free(buf);
+        return CLI_EXIT_INVALID;
+    }
+    /* What the fragments were, printed only once the token decodes. */
+    p = open_memstream(&prefix, &prefix_len);
+    if (p == NULL) {
+        free(buf);
+        cli_error("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    if (json) {
+        size_t at = 0;
+
+        fprintf(p, "\"fragments\": {\"count\": %zu, \"token_length\": %zu, \"header_length\": %zu, \"sizes\": [",
+                count, token_len, header_len);
+        for (size_t i = 0; i < count; i++)
+            fprintf(p, "%s%zu", i > 0 ? ", " : "", frags[i].len);
+        fputs("], \"offsets\": [", p);
+        for (size_t i = 0; i < count; i++) {
+            fprintf(p, "%s%zu", i > 0 ? ", " : "", at);
+            at += frags[i].len;
+        }
+        fputs("]},\n ", p);
+    } else {
+        size_t at = 0;
+
+        fprintf(p, "SPNEGO fragments: %zu, token %zu bytes (ASN.1 header %zu bytes, in fragment 0)\n", count,
+                token_len, header_len);
+        for (size_t i = 0; i < count; i++) {
+            fprintf(p, "  fragment %zu/%zu: %zu bytes at offset %zu\n", i + 1, count, frags[i].len, at);
+            at += frags[i].len;
+        }
+        fputs("reassembled:\n", p);
+    }
+    fclose(p);
+    exit_code = cli_decode_spnego_ex(f, token.data, token.len, json, late_fallback, prefix);
+    free(prefix);
+    free(buf);
+    return exit_code;
 }

@@ -5,6 +5,7 @@
  * knows them, so adding one is a file plus a row.
  */
 #include "cli.h"
+#include "http_conn.h"
 
 #include <string.h>
 
@@ -16,6 +17,8 @@ typedef struct cli_command {
     const char *help;
 } cli_command;
 
+int cli_verify_check(int argc, char **argv); /* verify_check.c */
+
 static const cli_command commands[] = {
     {"decode", cli_decode, "print the messages of a NEGOEX token (text or --json)"},
     {"initiate", cli_initiate, "be the initiator of a conversation over stdin/stdout"},
@@ -23,6 +26,9 @@ static const cli_command commands[] = {
     {"demo", cli_demo, "run both roles in this process and print the flow"},
     {"bench", cli_bench, "run a benchmark (codec, handshake) and print its figures"},
     {"certs", cli_certs, "write a test PKI shaped like Azure AD's P2P one (CA, user, device)"},
+    {"verify-check", cli_verify_check, "which key, key usage and transcript each VERIFY of a conversation matches"},
+    {"http-serve", cli_http_serve, "HTTP server requiring Negotiate (SPNEGO acceptor), answers the identity"},
+    {"http-get", cli_http_get, "GET a URL with Negotiate authentication (SPNEGO initiator)"},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

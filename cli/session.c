@@ -53,7 +53,19 @@ const char cli_session_usage[] =
     "  --fail-query OID, --fail-exchange OID, --fail-step OID\n"
     "                         make that mechanism fail at that point (MIT's knobs)\n"
     "nxtoy (--scheme nxtoy):\n"
-    "  --force-mic            nxtoy asks SPNEGO for a mechListMIC\n";
+    "  --force-mic            nxtoy asks SPNEGO for a mechListMIC\n"
+    "SPNEGO application mechanisms (docs/spnego-fallback.md):\n"
+    "  --app-mech ntlmtoy[:OID]  an NTLM-like test mechanism beside NEGOEX, under OID\n"
+    "                         (default NTLM's, " NEGOEX_NTLMTOY_DEFAULT_OID_TEXT "); repeatable,\n"
+    "                         preference order. Initiator: listed after the --offer\n"
+    "                         mechanisms, or in the place of an --offer of the same OID\n"
+    "  --app-secret S         the shared secret of the app mechanisms (required)\n"
+    "  --app-user U           initiator: the user it proves (default alice@contoso.test);\n"
+    "                         acceptor: the only user it accepts\n"
+    "  --no-negoex            SPNEGO with the app mechanisms only (no NEGOEX context)\n"
+    "  --app-policy own|initiator\n"
+    "                         acceptor: pick by its own preference (default) or by the\n"
+    "                         initiator's order\n";
 
 void cli_session_defaults(cli_session_opts *o)
 {
@@ -281,6 +293,53 @@ int cli_session_option(cli_session_opts *o, int argc, char **argv, int *i)
             return -1;
         }
         pku2u_only(o, a);
+    } else if (strcmp(a, "--app-mech") == 0) {
+        if ((v = value(argc, argv, i)) == NULL)
+            return -1;
+        const char *oid = NEGOEX_NTLMTOY_DEFAULT_OID_TEXT;
+        if (strncmp(v, "ntlmtoy", 7) != 0 || (v[7] != '\0' && v[7] != ':')) {
+            cli_error("--app-mech takes ntlmtoy or ntlmtoy:OID");
+            return -1;
+        }
+        if (v[7] == ':')
+            oid = v + 8;
+        if (o->napp == CLI_MAX_MECHS) {
+            cli_error("at most %d app mechanisms", CLI_MAX_MECHS);
+            return -1;
+        }
+        size_t n;
+        if (negoex_oid_encode(oid, o->app_oid[o->napp], sizeof o->app_oid[0], &n) != NEGOEX_OK) {
+            cli_error("--app-mech: '%s' is not a dotted OID", oid);
+            return -1;
+        }
+        o->app_oid_len[o->napp++] = n;
+    } else if (strcmp(a, "--app-secret") == 0) {
+        if ((o->app_secret = value(argc, argv, i)) == NULL)
+            return -1;
+        if (o->app_secret[0] == '\0' || strlen(o->app_secret) > NEGOEX_NTLMTOY_SECRET_MAX) {
+            cli_error("--app-secret takes 1..%u bytes", NEGOEX_NTLMTOY_SECRET_MAX);
+            return -1;
+        }
+    } else if (strcmp(a, "--app-user") == 0) {
+        if ((o->app_user = value(argc, argv, i)) == NULL)
+            return -1;
+        if (o->app_user[0] == '\0' || strlen(o->app_user) > NEGOEX_NTLMTOY_USER_MAX) {
+            cli_error("--app-user takes 1..%u bytes", NEGOEX_NTLMTOY_USER_MAX);
+            return -1;
+        }
+    } else if (strcmp(a, "--no-negoex") == 0) {
+        o->no_negoex = 1;
+    } else if (strcmp(a, "--app-policy") == 0) {
+        if ((v = value(argc, argv, i)) == NULL)
+            return -1;
+        if (strcmp(v, "own") == 0) {
+            o->app_policy = NEGOEX_SPNEGO_POLICY_OWN_ORDER;
+        } else if (strcmp(v, "initiator") == 0) {
+            o->app_policy = NEGOEX_SPNEGO_POLICY_INITIATOR_ORDER;
+        } else {
+            cli_error("--app-policy takes own or initiator");
+            return -1;
+        }
     } else {
         return 0;
     }
@@ -351,6 +410,18 @@ int cli_session_finish(cli_session_opts *o, cli_scheme_kind dflt)
     }
     if (o->optimistic < 0)
         o->optimistic = o->scheme != CLI_SCHEME_PKU2U;
+    if ((o->napp != 0 || o->no_negoex) && o->raw) {
+        cli_error("--app-mech and --no-negoex are SPNEGO options: not with --raw");
+        return -1;
+    }
+    if (o->no_negoex && o->napp == 0) {
+        cli_error("--no-negoex needs at least one --app-mech");
+        return -1;
+    }
+    if (o->napp != 0 && o->app_secret == NULL) {
+        cli_error("--app-mech needs --app-secret S");
+        return -1;
+    }
     return 0;
 }
 
@@ -489,7 +560,7 @@ int cli_session_open(const cli_session_opts *o, negoex_role role, cli_session *s
     memset(s, 0, sizeof *s);
     s->scheme = o->scheme;
     s->role = role;
-    if (cli_session_context(o, role, &s->status, &s->nx) != 0)
+    if (!o->no_negoex && cli_session_context(o, role, &s->status, &s->nx) != 0)
         return -1;
     if (o->raw)
         return 0;
@@ -502,6 +573,22 @@ int cli_session_open(const cli_session_opts *o, negoex_role role, cli_session *s
     sc.other_mech_count = o->noffer;
     sc.negoex_position = o->negoex_position;
     sc.always_mic = o->always_mic;
+    negoex_spnego_app_mech apps[CLI_MAX_MECHS];
+    negoex_ntlmtoy_config_init(&s->toy);
+    if (o->app_secret != NULL) {
+        s->toy.secret = (const uint8_t *)o->app_secret;
+        s->toy.secret_len = strlen(o->app_secret);
+    }
+    if (role == NEGOEX_ROLE_INITIATOR)
+        s->toy.user = o->app_user != NULL ? o->app_user : "alice@contoso.test";
+    else
+        s->toy.expected_user = o->app_user;
+    for (size_t i = 0; i < o->napp; i++)
+        apps[i] = (negoex_spnego_app_mech){{o->app_oid[i], o->app_oid_len[i]}, negoex_ntlmtoy_mech(), &s->toy};
+    sc.app_mechs = apps;
+    sc.app_mech_count = o->napp;
+    sc.acceptor_policy = o->app_policy;
+    sc.role = (int)role;
     if (o->trace) {
         sc.trace = trace_line;
         sc.trace_ud = role == NEGOEX_ROLE_INITIATOR ? "initiator:" : "acceptor:";

@@ -9,6 +9,7 @@
 #include <negoex/scheme_pku2u.h>
 #include <negoex/scheme_test.h>
 #include <negoex/spnego.h>
+#include <negoex/spnego_mech_ntlmtoy.h>
 
 #define CLI_MAX_MECHS 8
 
@@ -54,6 +55,16 @@ typedef struct cli_session_opts {
     const char *host_name;   /* acceptor --host */
     int64_t time;            /* --time: clock and certificate validation time; 0 = now */
     int dh_group;            /* --dh-group: initiator offers, acceptor accepts only it; 0 = default */
+
+    /* SPNEGO application mechanisms (negoex/spnego_mech.h): --app-mech
+     * ntlmtoy[:OID] (repeatable, preference order), their secret and user. */
+    uint8_t app_oid[CLI_MAX_MECHS][64];
+    size_t app_oid_len[CLI_MAX_MECHS];
+    size_t napp;
+    const char *app_secret;  /* --app-secret */
+    const char *app_user;    /* --app-user (initiator; default alice@contoso.test); acceptor: the only one */
+    int no_negoex;           /* --no-negoex: SPNEGO with the app mechs only */
+    int app_policy;          /* --app-policy own|initiator (NEGOEX_SPNEGO_POLICY_*) */
 } cli_session_opts;
 
 void cli_session_defaults(cli_session_opts *o);
@@ -79,6 +90,7 @@ typedef struct cli_session {
     cli_scheme_kind scheme;
     negoex_role role;
     negoex_pku2u_status status; /* PKU2U: the last failure (the scheme writes it) */
+    negoex_ntlmtoy_config toy;  /* the app mechs' configuration (outlives sp) */
 } cli_session;
 
 /* A context for role with the options' schemes; trace lines go to stderr

@@ -115,6 +115,30 @@ static void check_token(const uint8_t *data, size_t size, const negoex_spnego_to
         CHECK(t->hint_name.data == NULL && t->hint_address.data == NULL);
     f.mech_list_mic = t->mech_list_mic;
 
+    /* Late Fallback's supportedMechs [4] (NegTokenResp only): the list too
+     * must come back byte for byte. */
+    negoex_bytes *smechs = NULL;
+    check_inside(&t->supported_mechs, data, size);
+    if (t->supported_mechs.data != NULL) {
+        CHECK(!init && t->supported_mech_count >= 1);
+        smechs = calloc(t->supported_mech_count, sizeof *smechs);
+        CHECK(smechs != NULL);
+        negoex_spnego_mech_iter it;
+        CHECK(negoex_spnego_mech_list_iter_init(&it, &t->supported_mechs) == NEGOEX_OK);
+        for (size_t i = 0; i < t->supported_mech_count; i++) {
+            CHECK(negoex_spnego_mech_iter_next(&it, &smechs[i]) == 1);
+            check_oid(&smechs[i]);
+        }
+        CHECK(negoex_spnego_mech_iter_next(&it, &oid) == 0);
+        size_t need = 0;
+        CHECK(negoex_spnego_write_mech_list(NULL, 0, &need, smechs, t->supported_mech_count) == NEGOEX_OK);
+        CHECK(need == t->supported_mechs.len);
+        f.supported_mechs = smechs;
+        f.supported_mech_count = t->supported_mech_count;
+    } else {
+        CHECK(t->supported_mech_count == 0);
+    }
+
     /* Rebuilt: the same bytes. */
     size_t need = 0, got = 0;
     CHECK(negoex_spnego_write(NULL, 0, &need, &f) == NEGOEX_OK);
@@ -128,7 +152,9 @@ static void check_token(const uint8_t *data, size_t size, const negoex_spnego_to
     /* And the same view from the copy. */
     negoex_spnego_token back;
     negoex_error_info err;
-    CHECK(negoex_spnego_parse(buf, got, &back, &err) == NEGOEX_OK);
+    CHECK(negoex_spnego_parse_ex(buf, got, NEGOEX_SPNEGO_PARSE_LATE_FALLBACK, &back, &err) == NEGOEX_OK);
+    CHECK(back.supported_mech_count == t->supported_mech_count);
+    check_same(&back.supported_mechs, buf, &t->supported_mechs, data);
     CHECK(back.kind == t->kind && back.framed == t->framed && back.mech_type_count == t->mech_type_count);
     CHECK(back.has_req_flags == t->has_req_flags && back.req_flags == t->req_flags);
     CHECK(back.neg_state == t->neg_state);
@@ -141,7 +167,10 @@ static void check_token(const uint8_t *data, size_t size, const negoex_spnego_to
     check_same(&back.mech_list_mic, buf, &t->mech_list_mic, data);
     free(buf);
     free(mechs);
+    free(smechs);
 }
+
+static void late_fallback_only(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -154,8 +183,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                            : (rc <= NEGOEX_ERR_DER_TRUNCATED && rc >= NEGOEX_ERR_SPNEGO_OID));
         /* Without err the same answer. */
         CHECK(negoex_spnego_parse(data, size, &t, NULL) == rc);
+        late_fallback_only(data, size);
         return 0;
     }
     check_token(data, size, &t);
+
+    /* The same bytes with Late Fallback on: a superset, the same view for
+     * every other field. */
+    negoex_spnego_token lf;
+    CHECK(negoex_spnego_parse_ex(data, size, NEGOEX_SPNEGO_PARSE_LATE_FALLBACK, &lf, NULL) == NEGOEX_OK);
+    CHECK(lf.supported_mechs.data == NULL && lf.kind == t.kind);
     return 0;
+}
+
+/* Inputs only Late Fallback accepts (a [4] in a NegTokenResp) round-trip too. */
+static void late_fallback_only(const uint8_t *data, size_t size)
+{
+    negoex_spnego_token t;
+    negoex_error_info err = {0, 0, NULL};
+    int rc = negoex_spnego_parse_ex(data, size, NEGOEX_SPNEGO_PARSE_LATE_FALLBACK, &t, &err);
+    if (rc != NEGOEX_OK) {
+        CHECK(rc < 0 && err.code == rc && err.field != NULL && err.offset <= size);
+        return;
+    }
+    check_token(data, size, &t);
 }

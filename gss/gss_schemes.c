@@ -15,6 +15,7 @@
 #include <negoex/scheme_pku2u.h>
 #include <negoex/scheme_test.h>
 #include <negoex/spnego.h>
+#include <negoex/spnego_mech_ntlmtoy.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -416,4 +417,64 @@ const nxgss_scheme_entry *nxgss_scheme_lookup(const uint8_t *oid, size_t len)
         }
     }
     return &entries[0];
+}
+
+/* ------------------------------------------------------------------------ */
+/* ntlmtoy: a plain GSS mechanism (not NEGOEX), for SPNEGO fallback tests     */
+/* ------------------------------------------------------------------------ */
+
+/* NEGOEX_NTLMTOY_SECRET (required), NEGOEX_NTLMTOY_USER (initiator: the user
+ * it proves, default alice@contoso.test; acceptor: the only one it accepts),
+ * NEGOEX_NTLMTOY_OID (its mechanism OIDs, default NTLM's). */
+static int ntlmtoy_create(nxgss_role role, const negoex_spnego_mech_ops **ops, void **state)
+{
+    negoex_ntlmtoy_config cfg;
+    negoex_ntlmtoy_config_init(&cfg);
+    const char *secret = env_text("NEGOEX_NTLMTOY_SECRET");
+    if (secret == NULL) {
+        nxgss_trace("ntlmtoy: NEGOEX_NTLMTOY_SECRET not set");
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    }
+    cfg.secret = (const uint8_t *)secret;
+    cfg.secret_len = strlen(secret);
+    const char *user = env_text("NEGOEX_NTLMTOY_USER");
+    if (role == NXGSS_ROLE_INITIATOR)
+        cfg.user = user != NULL ? user : "alice@contoso.test";
+    else
+        cfg.expected_user = user;
+    *ops = negoex_ntlmtoy_mech();
+    int rc = (*ops)->create(&cfg, role == NXGSS_ROLE_INITIATOR ? NEGOEX_ROLE_INITIATOR : NEGOEX_ROLE_ACCEPTOR,
+                            state);
+    if (rc != NEGOEX_OK)
+        nxgss_trace("ntlmtoy: %s", negoex_strerror(rc));
+    return rc;
+}
+
+static const nxgss_app_entry app_entries[] = {
+    {"ntlmtoy", ntlmtoy_create},
+};
+
+const nxgss_app_entry *nxgss_app_lookup(const uint8_t *oid, size_t len)
+{
+    /* NEGOEX_NTLMTOY_OID: one OID or several (blank or comma separated), so
+     * one process can offer ntlmtoy under more than one mechanism. */
+    const char *list = env_text("NEGOEX_NTLMTOY_OID");
+    if (list == NULL)
+        list = NEGOEX_NTLMTOY_DEFAULT_OID_TEXT;
+    while (*list != '\0') {
+        size_t n = strcspn(list, " ,");
+        char text[96];
+        uint8_t der[64];
+        size_t der_len;
+        if (n != 0 && n < sizeof text) {
+            memcpy(text, list, n);
+            text[n] = '\0';
+            if (negoex_oid_encode(text, der, sizeof der, &der_len) == NEGOEX_OK && der_len == len &&
+                memcmp(der, oid, len) == 0)
+                return &app_entries[0];
+        }
+        list += n;
+        list += strspn(list, " ,");
+    }
+    return NULL;
 }

@@ -166,8 +166,12 @@ static _Thread_local struct {
 /* ------------------------------------------------------------------------ */
 
 typedef struct nxgss_ctx {
-    const nxgss_scheme_entry *entry;
+    const nxgss_scheme_entry *entry; /* NULL for an app mechanism */
     negoex_scheme *scheme;
+    /* A plain (non-NEGOEX) app mechanism (ntlmtoy): its ops and state. */
+    const nxgss_app_entry *app;
+    const negoex_spnego_mech_ops *app_ops;
+    void *app_state;
     gss_OID mech; /* interned */
     nxgss_role role;
     int complete;
@@ -187,11 +191,30 @@ static OM_uint32 ctx_new(OM_uint32 *minor, const uint8_t *oid, size_t len, nxgss
         *minor = NXGSS_MINOR_UNKNOWN_MECH;
         return GSS_S_BAD_MECH;
     }
+    const nxgss_app_entry *app = nxgss_app_lookup(oid, len);
     const nxgss_scheme_entry *e = nxgss_scheme_lookup(oid, len);
     nxgss_ctx *c = calloc(1, sizeof *c);
     if (c == NULL) {
         *minor = minor_of(NEGOEX_ERR_NO_MEMORY);
         return GSS_S_FAILURE;
+    }
+    if (app != NULL) {
+        /* Only as a context of its own: it has no auth scheme (NONE). */
+        int rc = role == NXGSS_ROLE_NONE ? NEGOEX_ERR_INVALID_ARGUMENT
+                                         : app->create(role, &c->app_ops, &c->app_state);
+        if (rc != NEGOEX_OK) {
+            free(c);
+            *minor = rc == NEGOEX_ERR_INVALID_ARGUMENT ? NXGSS_MINOR_BAD_CONFIG : minor_of(rc);
+            last_failure.minor = 0;
+            return role == NXGSS_ROLE_NONE ? GSS_S_UNAVAILABLE : GSS_S_FAILURE;
+        }
+        c->app = app;
+        c->mech = intern_oid(oid, len);
+        c->role = role;
+        if (c->app_ops->get_mic != NULL && c->app_ops->verify_mic != NULL)
+            c->flags |= GSS_C_INTEG_FLAG;
+        *out = c;
+        return GSS_S_COMPLETE;
     }
     int rc = e->create(oid, len, role, target, &c->scheme);
     if (rc != NEGOEX_OK) {
@@ -214,7 +237,10 @@ static void ctx_free(nxgss_ctx *c)
 {
     if (c == NULL)
         return;
-    c->scheme->cls->destroy(c->scheme);
+    if (c->app != NULL)
+        c->app_ops->free(c->app_state);
+    else
+        c->scheme->cls->destroy(c->scheme);
     free(c);
 }
 
@@ -244,7 +270,7 @@ static OM_uint32 ctx_attach(OM_uint32 *minor, gss_const_OID mech, nxgss_role rol
 static nxgss_name *ctx_peer_name(const nxgss_ctx *c)
 {
     char buf[512];
-    if (c == NULL || !c->complete || c->entry->peer_name == NULL ||
+    if (c == NULL || !c->complete || c->entry == NULL || c->entry->peer_name == NULL ||
         !c->entry->peer_name(c->scheme, c->role, buf, sizeof buf))
         return NULL;
     return name_alloc(NXGSS_NAME_PEER, buf, strlen(buf));
@@ -340,6 +366,24 @@ static OM_uint32 ctx_step(OM_uint32 *minor, nxgss_ctx *c, gss_buffer_t in, gss_b
     if (in != GSS_C_NO_BUFFER && in->length > 0) {
         ip = in->value;
         il = in->length;
+    }
+    if (c->app != NULL) {
+        /* A plain mechanism: its own step, its own tokens. */
+        const uint8_t *op = NULL;
+        size_t ol = 0;
+        int r = c->app_ops->step(c->app_state, ip, il, &op, &ol);
+        OM_uint32 mj = buffer_set(minor, out, op, r >= 0 ? ol : 0);
+        if (mj != GSS_S_COMPLETE)
+            return mj;
+        if (r < 0) {
+            *minor = minor_of(r);
+            last_failure.minor = 0;
+            nxgss_trace("%s %s: %s", c->app->name, c->role == NXGSS_ROLE_INITIATOR ? "initiator" : "acceptor",
+                        negoex_strerror(r));
+            return r == NEGOEX_ERR_SPNEGO_MECH_TOKEN ? GSS_S_DEFECTIVE_TOKEN : GSS_S_FAILURE;
+        }
+        c->complete = r == NEGOEX_COMPLETE;
+        return c->complete ? GSS_S_COMPLETE : GSS_S_CONTINUE_NEEDED;
     }
     negoex_buf b;
     negoex_buf_init(&b, NULL);
@@ -543,6 +587,12 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_query_mechanism_info(OM_uint32 *mino
         *minor_status = NXGSS_MINOR_UNKNOWN_MECH;
         return GSS_S_BAD_MECH;
     }
+    if (nxgss_app_lookup(mech_oid->elements, mech_oid->length) != NULL) {
+        /* A plain mechanism: MIT's SPNEGO then lists it itself, not
+         * under NEGOEX, and negotiates it like Kerberos or NTLM. */
+        *minor_status = NXGSS_MINOR_UNKNOWN_MECH;
+        return GSS_S_UNAVAILABLE;
+    }
     const nxgss_scheme_entry *e = nxgss_scheme_lookup(mech_oid->elements, mech_oid->length);
     if (e->guid != NULL) {
         memcpy(auth_scheme, e->guid->bytes, 16);
@@ -581,7 +631,10 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_query_meta_data(OM_uint32 *minor_sta
     nxgss_ctx *c;
     int created;
     OM_uint32 major = ctx_attach(minor_status, mech_oid, role, targ_name, context_handle, &c, &created);
-    if (major == GSS_S_COMPLETE) {
+    if (major == GSS_S_COMPLETE && c->app != NULL) {
+        *minor_status = NXGSS_MINOR_UNKNOWN_MECH;
+        major = GSS_S_UNAVAILABLE; /* not a NEGOEX mechanism */
+    } else if (major == GSS_S_COMPLETE) {
         negoex_buf b;
         negoex_buf_init(&b, NULL);
         int rc = c->scheme->cls->query_meta_data(c->scheme, role == NXGSS_ROLE_INITIATOR, &b);
@@ -615,7 +668,10 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gssspi_exchange_meta_data(OM_uint32 *minor_
     nxgss_ctx *c;
     int created;
     OM_uint32 major = ctx_attach(minor_status, mech_oid, role, targ_name, context_handle, &c, &created);
-    if (major == GSS_S_COMPLETE) {
+    if (major == GSS_S_COMPLETE && c->app != NULL) {
+        *minor_status = NXGSS_MINOR_UNKNOWN_MECH;
+        major = GSS_S_UNAVAILABLE; /* not a NEGOEX mechanism */
+    } else if (major == GSS_S_COMPLETE) {
         const uint8_t *data = meta_data != NULL ? meta_data->value : NULL;
         size_t len = meta_data != NULL && data != NULL ? meta_data->length : 0;
         int rc = c->scheme->cls->exchange_meta_data(c->scheme, role == NXGSS_ROLE_INITIATOR, data, len);
@@ -645,7 +701,14 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_inquire_sec_context_by_oid(OM_uint32 *m
 
     gss_buffer_set_t set = GSS_C_NO_BUFFER_SET;
     int rc;
-    if (oid_is(desired_object, OID_NEGOEX_KEY, sizeof OID_NEGOEX_KEY) ||
+    if (c->app != NULL) {
+        /* A plain mechanism: no NEGOEX keys; a mechListMIC if it asks. */
+        if (!oid_is(desired_object, OID_REQUIRE_MECHLIST_MIC, sizeof OID_REQUIRE_MECHLIST_MIC) ||
+            c->app_ops->requires_mic == NULL || !c->app_ops->requires_mic(c->app_state))
+            return GSS_S_UNAVAILABLE;
+        static const uint8_t yes = 1;
+        rc = buffer_set_add(&set, &yes, 1);
+    } else if (oid_is(desired_object, OID_NEGOEX_KEY, sizeof OID_NEGOEX_KEY) ||
         oid_is(desired_object, OID_NEGOEX_VERIFY_KEY, sizeof OID_NEGOEX_VERIFY_KEY)) {
         negoex_key key;
         negoex_key_use use =
@@ -712,11 +775,15 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_get_mic(OM_uint32 *minor_status, gss_ct
         return GSS_S_CALL_INACCESSIBLE_READ;
     if (c == NULL)
         return GSS_S_NO_CONTEXT;
-    if (c->scheme->cls->make_mic == NULL)
+    int (*make)(void *, const uint8_t *, size_t, negoex_buf *) =
+        c->app != NULL ? c->app_ops->get_mic : NULL;
+    if (c->app != NULL ? make == NULL : c->scheme->cls->make_mic == NULL)
         return GSS_S_UNAVAILABLE;
     negoex_buf b;
     negoex_buf_init(&b, NULL);
-    int rc = c->scheme->cls->make_mic(c->scheme, message_buffer->value, message_buffer->length, &b);
+    int rc = c->app != NULL
+                 ? make(c->app_state, message_buffer->value, message_buffer->length, &b)
+                 : c->scheme->cls->make_mic(c->scheme, message_buffer->value, message_buffer->length, &b);
     OM_uint32 major = GSS_S_FAILURE;
     if (rc == NEGOEX_OK)
         major = buffer_set(minor_status, message_token, b.data, b.len);
@@ -741,14 +808,23 @@ NXGSS_EXPORT OM_uint32 KRB5_CALLCONV gss_verify_mic(OM_uint32 *minor_status, gss
         return GSS_S_CALL_INACCESSIBLE_READ;
     if (c == NULL)
         return GSS_S_NO_CONTEXT;
-    if (c->scheme->cls->verify_mic == NULL)
-        return GSS_S_UNAVAILABLE;
-    int rc = c->scheme->cls->verify_mic(c->scheme, message_buffer->value, message_buffer->length,
+    int rc;
+    if (c->app != NULL) {
+        if (c->app_ops->verify_mic == NULL)
+            return GSS_S_UNAVAILABLE;
+        rc = c->app_ops->verify_mic(c->app_state, message_buffer->value, message_buffer->length,
+                                    message_token->value, message_token->length);
+    } else {
+        if (c->scheme->cls->verify_mic == NULL)
+            return GSS_S_UNAVAILABLE;
+        rc = c->scheme->cls->verify_mic(c->scheme, message_buffer->value, message_buffer->length,
                                         message_token->value, message_token->length);
+    }
     if (rc == NEGOEX_OK)
         return GSS_S_COMPLETE;
     *minor_status = minor_of(rc);
-    return rc == NEGOEX_ERR_CHECKSUM_MISMATCH ? GSS_S_BAD_SIG : GSS_S_FAILURE;
+    return rc == NEGOEX_ERR_CHECKSUM_MISMATCH || rc == NEGOEX_ERR_SPNEGO_MIC_MISMATCH ? GSS_S_BAD_SIG
+                                                                                     : GSS_S_FAILURE;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #define NEGOEX_GSS_H
 
 #include <negoex/scheme.h>
+#include <negoex/spnego_mech.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,20 @@ typedef struct nxgss_scheme_entry {
 /* The entry for a mechanism OID (content octets): a listed OID's entry, else
  * the `test` scheme, which serves any OID short enough for its GUID. */
 const nxgss_scheme_entry *nxgss_scheme_lookup(const uint8_t *oid, size_t len);
+
+/* A plain (non-NEGOEX) GSS mechanism of the module: a libnegoex SPNEGO app
+ * mechanism (negoex/spnego_mech.h) such as ntlmtoy. MIT's SPNEGO lists it
+ * itself (gssspi_query_mechanism_info fails for it) and makes the
+ * mechListMIC with its gss_get_mic / gss_verify_mic. */
+typedef struct nxgss_app_entry {
+    const char *name;
+    /* A state for role, configured from the environment; *ops gets the
+     * mechanism's ops. NEGOEX_ERR_INVALID_ARGUMENT = bad configuration. */
+    int (*create)(nxgss_role role, const negoex_spnego_mech_ops **ops, void **state);
+} nxgss_app_entry;
+
+/* The app mechanism serving a mechanism OID (content octets), or NULL. */
+const nxgss_app_entry *nxgss_app_lookup(const uint8_t *oid, size_t len);
 
 /* NEGOEX_GSS_TRACE set (and not "0"): one line on stderr per configuration
  * or scheme failure, prefixed "negoex_gss: ". */

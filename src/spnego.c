@@ -1,12 +1,17 @@
 /*
- * SPNEGO (RFC 4178) over one NEGOEX context.
+ * SPNEGO (RFC 4178) over one NEGOEX context and the application's own
+ * mechanisms (negoex/spnego_mech.h; docs/spnego-fallback.md).
  *
- * NEGOEX is the only mechanism this side runs; the initiator may list others
- * (so its token looks like Windows' or MIT's) but ends the conversation if the
- * acceptor picks one of them. mechListMIC follows MIT's rule: required when
- * NEGOEX was not the initiator's first mechanism, when the scheme asks, when
- * the configuration says so, or once the peer sent one; each side's MIC
- * covers the initiator's DER MechTypeList.
+ * The initiator may also list mechanisms it cannot run (so its token looks
+ * like Windows' or MIT's) and ends the conversation if the acceptor picks one
+ * of them; it follows the acceptor to any other mechanism it lists (RFC 4178
+ * 3). The acceptor picks by its policy among what it has, declines an
+ * optimistic token for another mechanism (RFC 4178 4.2.2) and, when the
+ * initiator's optimistic token is NEGOEX, takes NEGOEX only if that token
+ * names an auth scheme it shares. mechListMIC follows MIT's rule: required
+ * when the selected mechanism was not the initiator's first (RFC 4178 5),
+ * when the mechanism asks, when the configuration says so, or once the peer
+ * sent one; each side's MIC covers the initiator's DER MechTypeList.
  *
  * A token is processed against a copy of the SPNEGO state and the NEGOEX step
  * runs through negoex_context_step_checked, whose check callback verifies the
@@ -16,6 +21,7 @@
  */
 #include <negoex/spnego.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +30,15 @@
 
 #define DEFAULT_MAX_TOKEN (((size_t)1 << 20) + ((size_t)64 << 10))
 #define MAX_MECHS 16 /* Windows lists six */
+#define MAX_APPS 15
+
+/* What a mechanism of a list is to this side. */
+enum mech_kind { MK_NONE = 0, MK_NEGOEX, MK_APP, MK_OTHER };
+
+/* MS-SPNG 3.1.5.2: Windows' legacy Kerberos OID names the same mechanism as
+ * RFC 4121's; an app mech under either one answers both. */
+static const uint8_t OID_KRB5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t OID_MSKRB5[] = {0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02};
 
 /* negState reject, as MIT and Windows send it. */
 static const uint8_t REJECT_TOKEN[] = {0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x02};
@@ -33,8 +48,12 @@ enum sp_phase { SP_START, SP_RUNNING, SP_COMPLETE, SP_FAILED };
 /* Everything a rejected token must leave as it was. */
 struct sp_state {
     enum sp_phase phase;
-    int negoex_started;     /* NEGOEX's first token went out (initiator) / came in (acceptor) */
-    int negoex_complete;
+    int mech_started;       /* the current mechanism has stepped (a state exists) */
+    int mech_complete;      /* ... and is established on this side */
+    int kind;               /* the current mechanism: MK_NEGOEX / MK_APP (MK_NONE: none yet) */
+    size_t app;             /* its index in apps[] when MK_APP */
+    int selected;           /* the mechanism is the negotiated one (not only optimistic) */
+    negoex_bytes sel_oid;   /* supportedMech as on the wire (static or our storage) */
     int first_reply_seen;   /* initiator: the acceptor's first NegTokenResp arrived */
     int peer_completed;     /* initiator: the acceptor said accept-completed */
     int mic_required;
@@ -49,10 +68,18 @@ struct negoex_spnego {
     negoex_role role;
     negoex_spnego_config cfg;
 
-    /* initiator: the list we send, NEGOEX at negoex_index */
+    /* initiator: the list we send, NEGOEX at negoex_index (SIZE_MAX: none) */
     negoex_bytes mechs[MAX_MECHS];
+    int mech_kind[MAX_MECHS];
+    size_t mech_app[MAX_MECHS];
     size_t nmechs;
     size_t negoex_index;
+    /* application mechanisms, preference order (OIDs in mech_store) */
+    negoex_spnego_app_mech apps[MAX_APPS];
+    size_t napps;
+    size_t negoex_rank;             /* acceptor: NEGOEX's place among them */
+    void *app_state;                /* committed state of apps[app_state_idx], or NULL */
+    size_t app_state_idx;
     negoex_buf mech_store;
     /* the initiator's MechTypeList TLV: what both MICs cover */
     negoex_buf mech_list;
@@ -73,7 +100,8 @@ struct sp_step {
     negoex_spnego_fields *init;     /* initiator's first token, being built */
     struct sp_state ns;
     int neg_state_out;              /* acceptor: negState of the reply */
-    int with_supported_mech;        /* acceptor's first reply */
+    negoex_bytes supported_mech;    /* acceptor's first reply (data NULL: none) */
+    void *app_work;                 /* the app mech state this step works on */
     int fatal;                      /* the error ends the conversation */
 };
 
@@ -84,6 +112,7 @@ void negoex_spnego_config_init(negoex_spnego_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->max_token_size = DEFAULT_MAX_TOKEN;
+    cfg->role = -1;
 }
 
 static int is_initiator(const negoex_spnego *sp)
@@ -108,56 +137,154 @@ static int set_error(negoex_spnego *sp, int code, size_t offset, const char *fie
 /* Creation                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int build_initiator_list(negoex_spnego *sp, const negoex_spnego_config *cfg)
+static int same_oid(const negoex_bytes *a, const uint8_t *der, size_t len)
 {
-    size_t n = cfg->other_mech_count + 1;
-    if (n > MAX_MECHS || (cfg->other_mech_count != 0 && cfg->other_mechs == NULL))
+    return a->len == len && der != NULL && memcmp(a->data, der, len) == 0;
+}
+
+static int is_krb5_alias(const uint8_t *der, size_t len)
+{
+    return (len == sizeof OID_KRB5 && memcmp(der, OID_KRB5, len) == 0) ||
+           (len == sizeof OID_MSKRB5 && memcmp(der, OID_MSKRB5, len) == 0);
+}
+
+/* The app mech a listed OID names (exactly, or Kerberos under its other
+ * OID: MS-SPNG 3.1.5.2), or SIZE_MAX. */
+static size_t app_for_oid(const negoex_spnego *sp, const uint8_t *der, size_t len, int alias)
+{
+    for (size_t i = 0; i < sp->napps; i++)
+        if (same_oid(&sp->apps[i].oid, der, len))
+            return i;
+    if (alias && is_krb5_alias(der, len))
+        for (size_t i = 0; i < sp->napps; i++)
+            if (is_krb5_alias(sp->apps[i].oid.data, sp->apps[i].oid.len))
+                return i;
+    return SIZE_MAX;
+}
+
+/* Optional ops members exist only up to the struct_size the mech was built with. */
+#define OPS_HAS(ops, member)                                                                             \
+    ((ops)->struct_size >= offsetof(negoex_spnego_mech_ops, member) + sizeof((ops)->member) &&             \
+     (ops)->member != NULL)
+
+static int check_apps(const negoex_spnego_config *cfg)
+{
+    if (cfg->app_mech_count > MAX_APPS || (cfg->app_mech_count != 0 && cfg->app_mechs == NULL))
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    size_t total = NEGOEX_OID_DER_LEN;
-    for (size_t i = 0; i < cfg->other_mech_count; i++) {
+    for (size_t i = 0; i < cfg->app_mech_count; i++) {
+        const negoex_spnego_app_mech *m = &cfg->app_mechs[i];
+        const negoex_spnego_mech_ops *o = m->ops;
+        if (o == NULL || o->struct_size < offsetof(negoex_spnego_mech_ops, requires_mic) || o->create == NULL ||
+            o->free == NULL || o->step == NULL || !negoex_oid_valid(m->oid.data, m->oid.len) ||
+            is_negoex_oid(m->oid.data, m->oid.len))
+            return NEGOEX_ERR_INVALID_ARGUMENT;
+        for (size_t j = 0; j < i; j++)
+            if (same_oid(&cfg->app_mechs[j].oid, m->oid.data, m->oid.len))
+                return NEGOEX_ERR_INVALID_ARGUMENT;
+    }
+    return NEGOEX_OK;
+}
+
+/*
+ * The OIDs we keep (app mechs', the initiator's other mechs') in one copy,
+ * and the initiator's list: other_mechs in order (an app mech listed there
+ * takes that place), then the remaining app mechs, NEGOEX inserted at
+ * negoex_position when there is a NEGOEX context.
+ */
+static int build_lists(negoex_spnego *sp, const negoex_spnego_config *cfg, int with_negoex)
+{
+    int initiator = is_initiator(sp);
+    size_t nother = initiator ? cfg->other_mech_count : 0;
+    if (nother != 0 && cfg->other_mechs == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    size_t total = 0;
+    for (size_t i = 0; i < nother; i++) {
         const negoex_bytes *m = &cfg->other_mechs[i];
         if (!negoex_oid_valid(m->data, m->len) || is_negoex_oid(m->data, m->len))
             return NEGOEX_ERR_INVALID_ARGUMENT;
         for (size_t j = 0; j < i; j++)
-            if (cfg->other_mechs[j].len == m->len && memcmp(cfg->other_mechs[j].data, m->data, m->len) == 0)
+            if (same_oid(&cfg->other_mechs[j], m->data, m->len))
                 return NEGOEX_ERR_INVALID_ARGUMENT;
         total += m->len;
     }
-    /* One copy of every OID, then the views into it. */
-    uint8_t *at;
-    int rc = negoex_buf_reserve(&sp->mech_store, total, &at);
-    if (rc < 0)
-        return rc;
-    sp->mech_store.len = total;
-    size_t pos = cfg->negoex_position < n ? cfg->negoex_position : n - 1;
-    size_t other = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *src;
-        size_t len;
-        if (i == pos) {
-            src = NEGOEX_OID_DER;
-            len = NEGOEX_OID_DER_LEN;
-        } else {
-            src = cfg->other_mechs[other].data;
-            len = cfg->other_mechs[other].len;
-            other++;
-        }
-        memcpy(at, src, len);
-        sp->mechs[i].data = at;
-        sp->mechs[i].len = len;
-        at += len;
+    for (size_t i = 0; i < cfg->app_mech_count; i++)
+        total += cfg->app_mechs[i].oid.len;
+    uint8_t *at = NULL;
+    if (total != 0) {
+        int rc = negoex_buf_reserve(&sp->mech_store, total, &at);
+        if (rc < 0)
+            return rc;
+        sp->mech_store.len = total;
     }
-    sp->nmechs = n;
+    for (size_t i = 0; i < cfg->app_mech_count; i++) {
+        sp->apps[i] = cfg->app_mechs[i];
+        memcpy(at, cfg->app_mechs[i].oid.data, cfg->app_mechs[i].oid.len);
+        sp->apps[i].oid.data = at;
+        at += cfg->app_mechs[i].oid.len;
+    }
+    sp->napps = cfg->app_mech_count;
+    sp->negoex_rank = cfg->negoex_position < sp->napps ? cfg->negoex_position : sp->napps;
+    if (!initiator)
+        return NEGOEX_OK;
+
+    /* Every app mech listed once: in other_mechs' place, or after them. */
+    size_t napps_extra = 0;
+    for (size_t i = 0; i < sp->napps; i++) {
+        int listed = 0;
+        for (size_t j = 0; j < nother; j++)
+            listed |= same_oid(&cfg->other_mechs[j], sp->apps[i].oid.data, sp->apps[i].oid.len);
+        napps_extra += !listed;
+    }
+    size_t n = nother + napps_extra + (with_negoex ? 1 : 0);
+    if (n == 0 || n > MAX_MECHS)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    size_t pos = !with_negoex ? SIZE_MAX : cfg->negoex_position < n ? cfg->negoex_position : n - 1;
+    size_t k = 0;
+    for (size_t i = 0; i < nother + sp->napps; i++) {
+        if (k == pos) {
+            sp->mechs[k] = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
+            sp->mech_kind[k++] = MK_NEGOEX;
+        }
+        if (i < nother) {
+            const negoex_bytes *m = &cfg->other_mechs[i];
+            size_t app = app_for_oid(sp, m->data, m->len, 0);
+            if (app != SIZE_MAX) {
+                sp->mechs[k] = sp->apps[app].oid;
+                sp->mech_kind[k] = MK_APP;
+                sp->mech_app[k++] = app;
+            } else {
+                memcpy(at, m->data, m->len);
+                sp->mechs[k] = (negoex_bytes){at, m->len};
+                sp->mech_kind[k++] = MK_OTHER;
+                at += m->len;
+            }
+        } else {
+            size_t app = i - nother;
+            int listed = 0;
+            for (size_t j = 0; j < nother; j++)
+                listed |= same_oid(&cfg->other_mechs[j], sp->apps[app].oid.data, sp->apps[app].oid.len);
+            if (listed)
+                continue;
+            sp->mechs[k] = sp->apps[app].oid;
+            sp->mech_kind[k] = MK_APP;
+            sp->mech_app[k++] = app;
+        }
+    }
+    if (k == pos) {
+        sp->mechs[k] = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
+        sp->mech_kind[k++] = MK_NEGOEX;
+    }
+    sp->nmechs = k;
     sp->negoex_index = pos;
 
     size_t need = 0;
-    rc = negoex_spnego_write_mech_list(NULL, 0, &need, sp->mechs, n);
+    int rc = negoex_spnego_write_mech_list(NULL, 0, &need, sp->mechs, k);
     if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
         return rc;
     rc = negoex_buf_reserve(&sp->mech_list, need, &at);
     if (rc < 0)
         return rc;
-    rc = negoex_spnego_write_mech_list(at, need, &need, sp->mechs, n);
+    rc = negoex_spnego_write_mech_list(at, need, &need, sp->mechs, k);
     if (rc < 0)
         return rc;
     sp->mech_list.len = need;
@@ -167,7 +294,7 @@ static int build_initiator_list(negoex_spnego *sp, const negoex_spnego_config *c
 int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spnego_config *cfg)
 {
     negoex_spnego_config c;
-    if (out == NULL || nx == NULL)
+    if (out == NULL)
         return NEGOEX_ERR_INVALID_ARGUMENT;
     *out = NULL;
     negoex_spnego_config_init(&c);
@@ -179,8 +306,20 @@ int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spne
     }
     if (c.max_token_size == 0)
         c.max_token_size = DEFAULT_MAX_TOKEN;
+    int rc = check_apps(&c);
+    if (rc < 0)
+        return rc;
+    negoex_role role;
+    if (nx != NULL)
+        role = negoex_context_role(nx);
+    else if (c.app_mech_count != 0 && (c.role == NEGOEX_ROLE_INITIATOR || c.role == NEGOEX_ROLE_ACCEPTOR))
+        role = (negoex_role)c.role;
+    else
+        return NEGOEX_ERR_INVALID_ARGUMENT; /* SPNEGO without NEGOEX needs app mechs and a role */
+    if (nx != NULL && c.role >= 0 && c.role != (int)role)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
 
-    const negoex_allocator *alloc = negoex_context_allocator(nx);
+    const negoex_allocator *alloc = nx != NULL ? negoex_context_allocator(nx) : c.allocator;
     negoex_spnego *sp = negoex_mem_alloc(alloc, sizeof *sp);
     if (sp == NULL)
         return NEGOEX_ERR_NO_MEMORY;
@@ -190,28 +329,35 @@ int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spne
         sp->alloc = &sp->alloc_copy;
     }
     alloc = sp->alloc;
-    sp->role = negoex_context_role(nx);
+    sp->role = role;
     sp->cfg = c;
-    sp->cfg.other_mechs = NULL; /* copied below; the caller's array may go */
+    sp->cfg.other_mechs = NULL; /* copied below; the caller's arrays may go */
+    sp->cfg.app_mechs = NULL;
+    sp->cfg.allocator = NULL;
+    sp->negoex_index = SIZE_MAX;
     negoex_buf_init(&sp->mech_store, alloc);
     negoex_buf_init(&sp->mech_list, alloc);
     negoex_buf_init(&sp->out, alloc);
     negoex_buf_init(&sp->hints_store, alloc);
     sp->st.phase = SP_START;
-    if (is_initiator(sp)) {
-        int rc = build_initiator_list(sp, &c);
-        if (rc < 0) {
-            sp->nx = NULL;
-            negoex_spnego_free(sp);
-            return rc;
-        }
-        sp->st.mic_required = sp->negoex_index != 0 || c.always_mic;
-    } else {
-        sp->st.mic_required = c.always_mic != 0;
+    rc = build_lists(sp, &c, nx != NULL);
+    if (rc < 0) {
+        negoex_spnego_free(sp);
+        return rc;
     }
+    if (is_initiator(sp))
+        sp->st.mic_required = (sp->napps == 0 && sp->negoex_index != 0) || c.always_mic;
+    else
+        sp->st.mic_required = c.always_mic != 0;
     sp->nx = nx;
     *out = sp;
     return NEGOEX_OK;
+}
+
+static void free_app_state(negoex_spnego *sp, size_t app, void *state)
+{
+    if (state != NULL)
+        sp->apps[app].ops->free(state);
 }
 
 void negoex_spnego_free(negoex_spnego *sp)
@@ -219,6 +365,7 @@ void negoex_spnego_free(negoex_spnego *sp)
     if (sp == NULL)
         return;
     negoex_context_free(sp->nx);
+    free_app_state(sp, sp->app_state_idx, sp->app_state);
     negoex_buf_free(&sp->mech_store);
     negoex_buf_free(&sp->mech_list);
     negoex_buf_free(&sp->out);
@@ -326,34 +473,87 @@ static int is_fatal(int code)
     case NEGOEX_ERR_SPNEGO_NO_COMMON_MECH:
     case NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED:
     case NEGOEX_ERR_SPNEGO_REJECTED:
+    case NEGOEX_ERR_SPNEGO_MECH_AUTH:
+    case NEGOEX_ERR_SPNEGO_MECH_FAILED:
         return 1;
     default:
         return 0;
     }
 }
 
-/* Checks the peer's MIC, makes ours and writes the reply. nx_out is the
- * NEGOEX token of this step (if any). */
-static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, size_t nx_len)
+/* ------------------------------------------------------------------------ */
+/* The current mechanism's MIC methods (NEGOEX or an app mech)               */
+/* ------------------------------------------------------------------------ */
+
+static const negoex_spnego_mech_ops *app_ops(const negoex_spnego *sp, const struct sp_state *ns)
+{
+    return sp->apps[ns->app].ops;
+}
+
+static int mech_verify_mic(struct sp_step *s, const uint8_t *mic, size_t mic_len)
+{
+    negoex_spnego *sp = s->sp;
+    if (s->ns.kind == MK_NEGOEX)
+        return negoex_context_verify_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, mic, mic_len);
+    const negoex_spnego_mech_ops *o = app_ops(sp, &s->ns);
+    if (o->verify_mic == NULL || s->app_work == NULL)
+        return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
+    int rc = o->verify_mic(s->app_work, sp->mech_list.data, sp->mech_list.len, mic, mic_len);
+    if (rc < 0 && rc != NEGOEX_ERR_NO_MEMORY)
+        rc = NEGOEX_ERR_SPNEGO_MIC_MISMATCH; /* whatever the mech calls it */
+    return rc < 0 ? rc : NEGOEX_OK;
+}
+
+static int mech_make_mic(struct sp_step *s, negoex_buf *mic)
+{
+    negoex_spnego *sp = s->sp;
+    if (s->ns.kind == MK_NEGOEX)
+        return negoex_context_make_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, mic);
+    const negoex_spnego_mech_ops *o = app_ops(sp, &s->ns);
+    if (o->get_mic == NULL || s->app_work == NULL)
+        return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
+    int rc = o->get_mic(s->app_work, sp->mech_list.data, sp->mech_list.len, mic);
+    if (rc < 0 && rc != NEGOEX_ERR_NO_MEMORY && rc != NEGOEX_ERR_CRYPTO)
+        rc = NEGOEX_ERR_SPNEGO_MECH_FAILED;
+    return rc < 0 ? rc : NEGOEX_OK;
+}
+
+static int mech_requires_mic(struct sp_step *s)
+{
+    if (s->ns.kind == MK_NEGOEX)
+        return negoex_context_requires_mic(s->sp->nx);
+    if (s->ns.kind != MK_APP || s->app_work == NULL)
+        return 0;
+    const negoex_spnego_mech_ops *o = app_ops(s->sp, &s->ns);
+    return OPS_HAS(o, requires_mic) && o->requires_mic(s->app_work) > 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* mechListMIC and the reply, inside the mechanism's step                    */
+/* ------------------------------------------------------------------------ */
+
+/* Checks the peer's MIC, makes ours and writes the reply. mech_out is the
+ * mechanism token of this step (if any). */
+static int finish_step(struct sp_step *s, int mech_result, const uint8_t *mech_out, size_t mech_len)
 {
     negoex_spnego *sp = s->sp;
     struct sp_state *ns = &s->ns;
     const negoex_spnego_token *in = s->in;
-    if (nx_result == NEGOEX_COMPLETE)
-        ns->negoex_complete = 1;
+    if (mech_result == NEGOEX_COMPLETE)
+        ns->mech_complete = 1;
 
     if (s->init != NULL) {
-        if (nx_len != 0)
-            s->init->mech_token = (negoex_bytes){nx_out, nx_len};
+        if (mech_len != 0)
+            s->init->mech_token = (negoex_bytes){mech_out, mech_len};
         return put_token(sp, s->init);
     }
 
     negoex_bytes mic_in = in != NULL ? in->mech_list_mic : (negoex_bytes){NULL, 0};
     size_t mic_off = offset_in(s->base, &mic_in);
     if (mic_in.data != NULL) {
-        if (!ns->negoex_complete || ns->peer_mic_verified)
+        if (!ns->mech_complete || ns->peer_mic_verified)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, mic_off, "mechListMIC");
-        int rc = negoex_context_verify_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, mic_in.data, mic_in.len);
+        int rc = mech_verify_mic(s, mic_in.data, mic_in.len);
         if (rc < 0) {
             s->fatal = rc == NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
             return set_error(sp, rc, mic_off, "mechListMIC");
@@ -361,25 +561,26 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
         ns->peer_mic_verified = 1;
         ns->mic_required = 1;
     }
-    /* Asked as soon as a scheme is selected, so an acceptor whose scheme
-     * wants MICs can say request-mic in its first reply (MIT's acceptor
-     * never asks, and then completes without the MICs its scheme wanted). */
-    if (negoex_context_requires_mic(sp->nx))
+    /* Asked as soon as a mechanism is selected, so an acceptor whose
+     * mechanism wants MICs can say request-mic in its first reply (MIT's
+     * acceptor never asks, and then completes without the MICs its scheme
+     * wanted). */
+    if (mech_requires_mic(s))
         ns->mic_required = 1;
 
     /* MIT's rule: the side that sends the last mechanism token sends its
      * MIC with it. The acceptor has the last word when it still has a
-     * NEGOEX token to send; the initiator when the acceptor says completed. */
-    if (ns->negoex_complete && ns->mic_required && !ns->peer_mic_verified && in != NULL) {
-        int peer_sent_last = is_initiator(sp) ? ns->peer_completed : nx_len == 0;
+     * token to send; the initiator when the acceptor says completed. */
+    if (ns->mech_complete && ns->mic_required && !ns->peer_mic_verified && in != NULL) {
+        int peer_sent_last = is_initiator(sp) ? ns->peer_completed : mech_len == 0;
         if (peer_sent_last)
             return set_error(sp, NEGOEX_ERR_SPNEGO_MIC_MISSING, 0, "mechListMIC");
     }
 
     negoex_buf mic;
     negoex_buf_init(&mic, sp->alloc);
-    if (ns->negoex_complete && ns->mic_required && !ns->mic_sent) {
-        int rc = negoex_context_make_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, &mic);
+    if (ns->mech_complete && ns->mic_required && !ns->mic_sent) {
+        int rc = mech_make_mic(s, &mic);
         if (rc < 0) {
             negoex_buf_free(&mic);
             s->fatal = rc != NEGOEX_ERR_NO_MEMORY;
@@ -388,7 +589,7 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
         ns->mic_sent = 1;
     }
 
-    int done = ns->negoex_complete && (!ns->mic_required || (ns->mic_sent && ns->peer_mic_verified));
+    int done = ns->mech_complete && (!ns->mic_required || (ns->mic_sent && ns->peer_mic_verified));
     negoex_spnego_fields f;
     int rc = NEGOEX_OK;
     if (is_initiator(sp)) {
@@ -398,18 +599,18 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
              * acceptor sends no accept-completed after it. */
             ns->phase = SP_COMPLETE;
         } else if (ns->peer_completed) {
-            /* accept-completed, yet NEGOEX or the MICs are not done. */
+            /* accept-completed, yet the mechanism or the MICs are not done. */
             rc = set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
-        } else if (nx_len == 0 && mic.len == 0 && ns->negoex_started) {
+        } else if (mech_len == 0 && mic.len == 0 && ns->mech_started) {
             /* accept-incomplete with nothing for us to answer. */
             rc = set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
         }
         sp->out.len = 0;
-        if (rc == NEGOEX_OK && (nx_len != 0 || mic.len != 0)) {
+        if (rc == NEGOEX_OK && (mech_len != 0 || mic.len != 0)) {
             negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
             f.neg_state = NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-            if (nx_len != 0)
-                f.response_token = (negoex_bytes){nx_out, nx_len};
+            if (mech_len != 0)
+                f.response_token = (negoex_bytes){mech_out, mech_len};
             if (mic.len != 0)
                 f.mech_list_mic = (negoex_bytes){mic.data, mic.len};
             rc = put_token(sp, &f);
@@ -420,14 +621,13 @@ static int finish_step(struct sp_step *s, int nx_result, const uint8_t *nx_out, 
         negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
         if (done)
             f.neg_state = NEGOEX_NEG_STATE_ACCEPT_COMPLETED;
-        else if (s->with_supported_mech && ns->mic_required)
+        else if (s->supported_mech.data != NULL && ns->mic_required)
             f.neg_state = NEGOEX_NEG_STATE_REQUEST_MIC;
         else
             f.neg_state = s->neg_state_out;
-        if (s->with_supported_mech)
-            f.supported_mech = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
-        if (nx_len != 0)
-            f.response_token = (negoex_bytes){nx_out, nx_len};
+        f.supported_mech = s->supported_mech;
+        if (mech_len != 0)
+            f.response_token = (negoex_bytes){mech_out, mech_len};
         if (mic.len != 0)
             f.mech_list_mic = (negoex_bytes){mic.data, mic.len};
         rc = put_token(sp, &f);
@@ -453,7 +653,7 @@ static int run_negoex(struct sp_step *s, const negoex_bytes *inner, size_t inner
     memset(&sp->last_error, 0, sizeof sp->last_error);
     int rc = negoex_context_step_checked(sp->nx, data, len, &nx_out, &nx_len, step_check, s);
     if (rc >= 0) {
-        s->ns.negoex_started = 1;
+        s->ns.mech_started = 1;
         return rc;
     }
     if (sp->last_error.code == rc)
@@ -469,13 +669,100 @@ static int run_negoex(struct sp_step *s, const negoex_bytes *inner, size_t inner
         negoex_spnego_fields f;
         negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
         f.neg_state = NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-        if (s->with_supported_mech)
-            f.supported_mech = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
+        f.supported_mech = s->supported_mech;
         f.response_token = (negoex_bytes){nx_out, nx_len};
         if (put_token(sp, &f) == NEGOEX_OK)
             s->fatal = 2; /* failed, and out holds the error token */
     }
     return rc;
+}
+
+/* The committed state of the current app mech, or NULL. */
+static void *committed_app(const negoex_spnego *sp, const struct sp_state *ns)
+{
+    return ns->kind == MK_APP && ns->mech_started && sp->app_state != NULL && sp->app_state_idx == ns->app
+               ? sp->app_state
+               : NULL;
+}
+
+/*
+ * Runs the current app mech on the peer's token (NULL: its first step):
+ * on a copy of its state (clone) or a new state, then finish_step; the copy
+ * replaces the committed state only if everything passed, so a rejected
+ * token changes nothing. A mechanism without clone steps in place, and a
+ * token rejected after that ends the conversation.
+ */
+static int run_app(struct sp_step *s, const negoex_bytes *inner, size_t inner_off, const char *field)
+{
+    negoex_spnego *sp = s->sp;
+    size_t app = s->ns.app;
+    const negoex_spnego_mech_ops *o = sp->apps[app].ops;
+    void *committed = committed_app(sp, &s->ns);
+    void *work = NULL;
+    int disposable = 1, rc;
+    if (committed == NULL) {
+        rc = o->create(sp->apps[app].user_data, sp->role, &work);
+        if (rc >= 0 && work == NULL)
+            rc = NEGOEX_ERR_SPNEGO_MECH_FAILED;
+    } else if (OPS_HAS(o, clone)) {
+        rc = o->clone(committed, &work);
+        if (rc >= 0 && work == NULL)
+            rc = NEGOEX_ERR_NO_MEMORY;
+    } else {
+        work = committed;
+        disposable = 0;
+        rc = NEGOEX_OK;
+    }
+    if (rc < 0) {
+        if (rc < NEGOEX_ERR_LAST_ || strcmp(negoex_error_name(rc), "UNKNOWN") == 0)
+            rc = NEGOEX_ERR_SPNEGO_MECH_FAILED;
+        s->fatal = rc != NEGOEX_ERR_NO_MEMORY;
+        return set_error(sp, rc, 0, field);
+    }
+    s->app_work = work;
+    const uint8_t *out = NULL;
+    size_t out_len = 0;
+    const uint8_t *data = inner != NULL ? inner->data : NULL;
+    size_t len = inner != NULL ? inner->len : 0;
+    rc = o->step(work, data, len, &out, &out_len);
+    if (rc < 0) {
+        if (rc < NEGOEX_ERR_LAST_ || strcmp(negoex_error_name(rc), "UNKNOWN") == 0)
+            rc = NEGOEX_ERR_SPNEGO_MECH_FAILED;
+        /* A malformed token is rejected like any other when the state can be
+         * restored; the mechanism's other failures end the conversation. */
+        s->fatal = !disposable || (rc != NEGOEX_ERR_SPNEGO_MECH_TOKEN && rc != NEGOEX_ERR_NO_MEMORY) ||
+                   is_fatal(rc);
+        set_error(sp, rc, inner != NULL ? inner_off : 0, field);
+    } else if (rc != NEGOEX_CONTINUE && rc != NEGOEX_COMPLETE) {
+        s->fatal = 1;
+        rc = set_error(sp, NEGOEX_ERR_SPNEGO_MECH_FAILED, inner_off, field);
+    } else {
+        int result = rc;
+        rc = finish_step(s, result, out, out_len);
+        if (rc < 0 && !disposable)
+            s->fatal = 1; /* the mechanism saw the token and cannot be restored */
+    }
+    if (rc < 0) {
+        if (disposable)
+            o->free(work);
+        s->app_work = committed;
+        return rc;
+    }
+    if (work != sp->app_state) {
+        free_app_state(sp, sp->app_state_idx, sp->app_state);
+        sp->app_state = work;
+        sp->app_state_idx = app;
+    }
+    s->ns.mech_started = 1;
+    return rc;
+}
+
+/* Runs the current mechanism: NEGOEX or an app mech. */
+static int run_mech(struct sp_step *s, const negoex_bytes *inner, size_t inner_off, const char *field)
+{
+    if (s->ns.kind == MK_NEGOEX)
+        return run_negoex(s, inner, inner_off);
+    return run_app(s, inner, inner_off, field);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -495,18 +782,18 @@ static int check_later_token(struct sp_step *s)
     return NEGOEX_OK;
 }
 
-/* The peer's responseToken goes to NEGOEX; without one, only the MIC
- * rules run, and only once NEGOEX is complete. */
-static int continue_negoex(struct sp_step *s, const uint8_t *in)
+/* The peer's responseToken goes to the mechanism; without one, only the
+ * MIC rules run, and only once the mechanism is complete. */
+static int continue_mech(struct sp_step *s, const uint8_t *in)
 {
     const negoex_spnego_token *t = s->in;
     if (t->response_token.data != NULL) {
-        if (s->ns.negoex_complete)
+        if (s->ns.mech_complete)
             return set_error(s->sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token),
                              "responseToken");
-        return run_negoex(s, &t->response_token, offset_in(in, &t->response_token));
+        return run_mech(s, &t->response_token, offset_in(in, &t->response_token), "responseToken");
     }
-    if (!s->ns.negoex_complete)
+    if (!s->ns.mech_complete)
         return set_error(s->sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "responseToken");
     return finish_step(s, NEGOEX_COMPLETE, NULL, 0);
 }
@@ -542,12 +829,15 @@ static int initiator_first(struct sp_step *s, const uint8_t *in, size_t in_len)
     f.mech_type_count = sp->nmechs;
     s->ns.phase = SP_RUNNING;
     int rc;
-    if (sp->negoex_index != 0) {
-        rc = put_token(sp, &f); /* an optimistic token would be for another mech */
+    if (sp->mech_kind[0] == MK_OTHER) {
+        rc = put_token(sp, &f); /* an optimistic token would be for a mech we cannot run */
     } else {
+        /* RFC 4178 3.2: the optimistic token is for the first mechanism. */
+        s->ns.kind = sp->mech_kind[0];
+        s->ns.app = sp->mech_app[0];
         s->init = &f;
         s->in = NULL;
-        rc = run_negoex(s, NULL, 0);
+        rc = run_mech(s, NULL, 0, "mechToken");
     }
     if (rc >= 0 && in_len != 0) {
         memcpy(sp->hints_store.data, in, in_len);
@@ -565,25 +855,41 @@ static int initiator_reply(struct sp_step *s, const uint8_t *in)
     int rc = check_later_token(s);
     if (rc < 0)
         return rc;
+    int fallback = 0;
     if (!ns->first_reply_seen) {
         if (t->neg_state == NEGOEX_NEG_STATE_ABSENT)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
         if (t->supported_mech.data == NULL)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "supportedMech");
         size_t found = SIZE_MAX;
-        for (size_t i = 0; i < sp->nmechs; i++)
-            if (sp->mechs[i].len == t->supported_mech.len &&
-                memcmp(sp->mechs[i].data, t->supported_mech.data, t->supported_mech.len) == 0)
+        for (size_t i = 0; i < sp->nmechs && found == SIZE_MAX; i++)
+            if (same_oid(&sp->mechs[i], t->supported_mech.data, t->supported_mech.len))
                 found = i;
         if (found == SIZE_MAX)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
-        if (found != sp->negoex_index) {
+        if (sp->mech_kind[found] == MK_OTHER) {
             s->fatal = 1;
             return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->supported_mech),
                              "supportedMech");
         }
         ns->first_reply_seen = 1;
-    } else if (t->supported_mech.data != NULL && !is_negoex_oid(t->supported_mech.data, t->supported_mech.len)) {
+        ns->selected = 1;
+        ns->sel_oid = sp->mechs[found];
+        if (found != 0) {
+            /* RFC 4178 3 / 5: the acceptor chose another than our first
+             * mechanism; our optimistic token (if any) was discarded, we
+             * start the chosen one, and both MICs become mandatory. */
+            fallback = ns->kind != sp->mech_kind[found] || ns->app != sp->mech_app[found] || !ns->mech_started;
+            ns->mic_required = 1;
+            ns->kind = sp->mech_kind[found];
+            ns->app = sp->mech_app[found];
+            if (fallback) {
+                ns->mech_started = 0;
+                ns->mech_complete = 0;
+            }
+        }
+    } else if (t->supported_mech.data != NULL &&
+               !same_oid(&ns->sel_oid, t->supported_mech.data, t->supported_mech.len)) {
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
     }
     if (t->neg_state == NEGOEX_NEG_STATE_REQUEST_MIC)
@@ -591,23 +897,98 @@ static int initiator_reply(struct sp_step *s, const uint8_t *in)
     if (t->neg_state == NEGOEX_NEG_STATE_ACCEPT_COMPLETED)
         ns->peer_completed = 1;
 
-    if (!ns->negoex_started) {
-        /* NEGOEX was not first: the acceptor chose it; start it now. */
-        if (t->response_token.data != NULL)
-            return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token), "responseToken");
+    if (!ns->mech_started) {
+        /* The chosen mechanism starts now (it was not our first, or the
+         * first had no optimistic token). */
         if (ns->peer_completed)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
         if (t->mech_list_mic.data != NULL)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->mech_list_mic), "mechListMIC");
+        if (ns->kind == MK_NEGOEX) {
+            if (t->response_token.data != NULL)
+                return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->response_token),
+                                 "responseToken");
+            s->in = NULL;
+            return run_negoex(s, NULL, 0);
+        }
+        /* RFC 4178 4.2.2: a server-first mechanism's first token may come
+         * in this reply; a client-first one starts from nothing. */
         s->in = NULL;
-        return run_negoex(s, NULL, 0);
+        if (t->response_token.data != NULL)
+            return run_app(s, &t->response_token, offset_in(in, &t->response_token), "responseToken");
+        return run_app(s, NULL, 0, "responseToken");
     }
-    return continue_negoex(s, in);
+    return continue_mech(s, in);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Acceptor                                                                   */
 /* ------------------------------------------------------------------------ */
+
+/* A mechanism of the initiator's list that this side has. */
+struct candidate {
+    size_t index; /* in the initiator's list */
+    size_t rank;  /* by the acceptor's policy: lower wins */
+    int kind;     /* MK_NEGOEX or MK_APP */
+    size_t app;
+    negoex_bytes oid; /* as the initiator listed it (a view into its token) */
+};
+
+/* Our mechanisms in the initiator's list, each at its first place, ordered by
+ * the policy: our own preference (NEGOEX at negoex_position among the app
+ * mechs) or the initiator's order. Returns how many. */
+static size_t candidates(const negoex_spnego *sp, const negoex_spnego_token *t, struct candidate *c)
+{
+    size_t n = 0;
+    int have_negoex = 0;
+    int have_app[MAX_APPS] = {0};
+    negoex_spnego_mech_iter w;
+    negoex_bytes oid = {NULL, 0};
+    if (negoex_spnego_mech_iter_init(&w, t) != NEGOEX_OK)
+        return 0;
+    for (size_t idx = 0; n < sp->napps + 1 && negoex_spnego_mech_iter_next(&w, &oid) == 1; idx++) {
+        struct candidate k = {idx, 0, MK_NONE, 0, oid};
+        if (is_negoex_oid(oid.data, oid.len)) {
+            if (sp->nx == NULL || have_negoex)
+                continue;
+            have_negoex = 1;
+            k.kind = MK_NEGOEX;
+            k.rank = sp->negoex_rank;
+        } else {
+            size_t app = app_for_oid(sp, oid.data, oid.len, 1);
+            if (app == SIZE_MAX || have_app[app])
+                continue;
+            have_app[app] = 1;
+            k.kind = MK_APP;
+            k.app = app;
+            k.rank = app < sp->negoex_rank || sp->nx == NULL ? app : app + 1;
+        }
+        if (sp->cfg.acceptor_policy == NEGOEX_SPNEGO_POLICY_INITIATOR_ORDER)
+            k.rank = idx;
+        size_t at = n++;
+        while (at > 0 && c[at - 1].rank > k.rank) {
+            c[at] = c[at - 1];
+            at--;
+        }
+        c[at] = k;
+    }
+    return n;
+}
+
+/* What supportedMech says for a candidate: the OID the initiator listed,
+ * kept where it outlives its token (MS-SPNG 3.1.5.2, 3.2.5: Windows' MS-KRB5
+ * OID is echoed when the app mech is registered as KRB5, and the other way
+ * round). */
+static negoex_bytes chosen_oid(const negoex_spnego *sp, const struct candidate *k)
+{
+    if (k->kind == MK_NEGOEX)
+        return (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
+    if (same_oid(&sp->apps[k->app].oid, k->oid.data, k->oid.len))
+        return sp->apps[k->app].oid;
+    if (k->oid.len == sizeof OID_MSKRB5 && memcmp(k->oid.data, OID_MSKRB5, sizeof OID_MSKRB5) == 0)
+        return (negoex_bytes){OID_MSKRB5, sizeof OID_MSKRB5};
+    return (negoex_bytes){OID_KRB5, sizeof OID_KRB5};
+}
 
 static int acceptor_first(struct sp_step *s, const uint8_t *in)
 {
@@ -617,22 +998,18 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "NegotiationToken");
     if (!t->framed)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "InitialContextToken");
-    size_t idx = 0;
-    int found = 0;
-    negoex_spnego_mech_iter w;
-    negoex_bytes oid = {NULL, 0};
-    if (negoex_spnego_mech_iter_init(&w, t) == NEGOEX_OK)
-        for (; negoex_spnego_mech_iter_next(&w, &oid) == 1; idx++)
-            if ((found = is_negoex_oid(oid.data, oid.len)) != 0)
-                break;
-    if (!found) {
+    struct candidate cand[MAX_APPS + 1];
+    size_t ncand = candidates(sp, t, cand);
+    if (ncand == 0) {
+        /* RFC 4178 3.2: nothing we have is listed (and we never take a
+         * mechanism the application did not configure). */
         s->fatal = 1;
         return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->mech_types), "mechTypes");
     }
     if (t->mech_list_mic.data != NULL)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->mech_list_mic), "mechListMIC");
 
-    /* Both MICs cover the initiator's list as it sent it. */
+    /* Both MICs cover the initiator's list as it sent it (RFC 4178 5). */
     uint8_t *at;
     sp->mech_list.len = 0;
     int rc = negoex_buf_reserve(&sp->mech_list, t->mech_types.len, &at);
@@ -641,25 +1018,49 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
     memcpy(at, t->mech_types.data, t->mech_types.len);
     sp->mech_list.len = t->mech_types.len;
 
-    struct sp_state *ns = &s->ns;
-    ns->phase = SP_RUNNING;
-    s->with_supported_mech = 1;
-    /* RFC 4178 5: NEGOEX is not the initiator's first choice, so its
-     * optimistic token (for that one) is dropped and both MICs become
-     * mandatory; request-mic tells the initiator (also when our own
-     * configuration wants MICs, which it cannot know otherwise). */
-    if (idx != 0)
-        ns->mic_required = 1;
-    s->neg_state_out = ns->mic_required ? NEGOEX_NEG_STATE_REQUEST_MIC : NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-    if (idx != 0 || t->mech_token.data == NULL) {
-        negoex_spnego_fields f;
-        negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
-        f.neg_state = s->neg_state_out;
-        f.supported_mech = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
-        return put_token(sp, &f);
+    const struct sp_state start = s->ns;
+    for (size_t i = 0; i < ncand; i++) {
+        const struct candidate *k = &cand[i];
+        struct sp_state *ns = &s->ns;
+        *ns = start;
+        ns->phase = SP_RUNNING;
+        ns->kind = k->kind;
+        ns->app = k->app;
+        ns->selected = 1;
+        ns->sel_oid = chosen_oid(sp, k);
+        s->supported_mech = ns->sel_oid;
+        s->fatal = 0;
+        /* RFC 4178 5: the chosen mechanism is not the initiator's first, so
+         * its optimistic token (for another) is dropped and both MICs become
+         * mandatory; request-mic tells the initiator (also when our own
+         * configuration wants MICs, which it cannot know otherwise). */
+        if (k->index != 0)
+            ns->mic_required = 1;
+        s->neg_state_out = ns->mic_required ? NEGOEX_NEG_STATE_REQUEST_MIC : NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
+        int with_token = k->index == 0 && t->mech_token.data != NULL;
+        s->in = NULL; /* the MIC rules start with the next token */
+        if (k->kind == MK_APP) {
+            /* RFC 4178 4.2.2: without a token for it, the mechanism starts
+             * from nothing (a server-first one may answer already). */
+            return run_app(s, with_token ? &t->mech_token : NULL, offset_in(in, &t->mech_token), "mechToken");
+        }
+        if (!with_token) {
+            negoex_spnego_fields f;
+            negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
+            f.neg_state = s->neg_state_out;
+            f.supported_mech = ns->sel_oid;
+            return put_token(sp, &f);
+        }
+        /* The optimistic NEGOEX token is the initiator's NEGO (+ metadata,
+         * + AP_REQUEST): NEGOEX is taken only if it names an auth scheme we
+         * share; otherwise the next mechanism is tried and the token dropped. */
+        rc = run_negoex(s, &t->mech_token, offset_in(in, &t->mech_token));
+        if (rc != NEGOEX_ERR_NO_COMMON_SCHEME || i + 1 == ncand)
+            return rc;
+        memset(&sp->last_error, 0, sizeof sp->last_error);
+        sp->out.len = 0;
     }
-    s->in = NULL; /* the MIC rules start with the next token */
-    return run_negoex(s, &t->mech_token, offset_in(in, &t->mech_token));
+    return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->mech_types), "mechTypes");
 }
 
 static int acceptor_next(struct sp_step *s, const uint8_t *in)
@@ -672,7 +1073,7 @@ static int acceptor_next(struct sp_step *s, const uint8_t *in)
     if (t->supported_mech.data != NULL)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
     s->neg_state_out = NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-    return continue_negoex(s, in);
+    return continue_mech(s, in);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -710,6 +1111,7 @@ int negoex_spnego_step(negoex_spnego *sp, const uint8_t *in, size_t in_len, cons
     s.sp = sp;
     s.base = in;
     s.ns = sp->st;
+    s.app_work = committed_app(sp, &sp->st);
     if (in_len != 0) {
         int rc = negoex_spnego_parse(in, in_len, &t, &sp->last_error);
         if (rc < 0)
@@ -794,4 +1196,24 @@ int negoex_spnego_mic_exchanged(const negoex_spnego *sp)
 const negoex_spnego_token *negoex_spnego_hints(const negoex_spnego *sp)
 {
     return sp != NULL && sp->have_hints ? &sp->hints : NULL;
+}
+
+int negoex_spnego_selected_mech(const negoex_spnego *sp, negoex_bytes *oid)
+{
+    if (sp == NULL || oid == NULL || !sp->st.selected)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    *oid = sp->st.sel_oid;
+    return NEGOEX_OK;
+}
+
+int negoex_spnego_selected_app(const negoex_spnego *sp)
+{
+    return sp != NULL && sp->st.selected && sp->st.kind == MK_APP ? (int)sp->st.app : -1;
+}
+
+void *negoex_spnego_app_state(const negoex_spnego *sp)
+{
+    if (sp == NULL || !sp->st.selected)
+        return NULL;
+    return committed_app(sp, &sp->st);
 }

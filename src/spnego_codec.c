@@ -46,6 +46,7 @@ const char *negoex_spnego_flag_name(unsigned bit)
 #define F_NEG_STATE "negState"
 #define F_SUPPORTED_MECH "supportedMech"
 #define F_RESPONSE_TOKEN "responseToken"
+#define F_SUPPORTED_MECHS "supportedMechs"
 
 static negoex_bytes view(const der_reader *r, const der_tlv *t)
 {
@@ -110,29 +111,37 @@ static int read_oid(der_reader *r, const char *field, der_tlv *t, negoex_error_i
     return NEGOEX_OK;
 }
 
-/* MechTypeList ::= SEQUENCE OF MechType; at least one. */
-static int read_mech_types(der_reader *inner, negoex_spnego_token *t, negoex_error_info *err)
+/* MechTypeList ::= SEQUENCE OF MechType; at least one. Used for mechTypes
+ * and for Late Fallback's supportedMechs (field names the one read). */
+static int read_mech_list(der_reader *inner, const char *field, negoex_bytes *whole, size_t *count_out,
+                          negoex_error_info *err)
 {
     der_tlv seq, oid;
-    int rc = read_explicit(inner, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, err);
+    int rc = read_explicit(inner, DER_TAG_SEQUENCE, field, &seq, err);
     if (rc != NEGOEX_OK)
         return rc;
     der_reader list;
     negoex_der_enter(&list, inner, &seq);
     size_t count = 0;
     while (negoex_der_peek(&list) >= 0) {
-        if ((rc = read_oid(&list, F_MECH_TYPES, &oid, err)) != NEGOEX_OK)
+        if ((rc = read_oid(&list, field, &oid, err)) != NEGOEX_OK)
             return rc;
         count++;
     }
-    /* An empty list offers nothing to choose from. */
+    /* An empty list offers nothing to choose from (and an empty supportedMechs
+     * could not be written back: the writer omits the field then). */
     if (count == 0)
-        return negoex_der_fail(err, NEGOEX_ERR_DER_VALUE, seq.at, F_MECH_TYPES);
+        return negoex_der_fail(err, NEGOEX_ERR_DER_VALUE, seq.at, field);
     /* The whole TLV: it is what mechListMIC covers. */
-    t->mech_types.data = inner->buf + seq.at;
-    t->mech_types.len = seq.start + seq.len - seq.at;
-    t->mech_type_count = count;
+    whole->data = inner->buf + seq.at;
+    whole->len = seq.start + seq.len - seq.at;
+    *count_out = count;
     return NEGOEX_OK;
+}
+
+static int read_mech_types(der_reader *inner, negoex_spnego_token *t, negoex_error_info *err)
+{
+    return read_mech_list(inner, F_MECH_TYPES, &t->mech_types, &t->mech_type_count, err);
 }
 
 /*
@@ -257,17 +266,21 @@ static int read_init(der_reader *r, negoex_spnego_token *t, negoex_error_info *e
 }
 
 /* NegTokenResp ::= SEQUENCE { negState [0] ENUMERATED OPTIONAL, supportedMech [1]
- * OID OPTIONAL, responseToken [2] OCTET STRING OPTIONAL, mechListMIC [3] ... } */
-static int read_resp(der_reader *r, negoex_spnego_token *t, negoex_error_info *err)
+ * OID OPTIONAL, responseToken [2] OCTET STRING OPTIONAL, mechListMIC [3] ...,
+ * -- Late Fallback (our reading of MS-SPNG 3.1.5.1; RFC 4178's extension
+ * -- marker leaves room for it): supportedMechs [4] MechTypeList OPTIONAL } */
+static int read_resp(der_reader *r, unsigned flags, negoex_spnego_token *t, negoex_error_info *err)
 {
-    static const char *const names[] = {F_NEG_STATE, F_SUPPORTED_MECH, F_RESPONSE_TOKEN, F_MIC};
+    static const char *const names[] = {F_NEG_STATE, F_SUPPORTED_MECH, F_RESPONSE_TOKEN, F_MIC, F_SUPPORTED_MECHS};
     der_reader fr;
     der_tlv v;
     int last = -1, n, rc;
+    /* Without Late Fallback a [4] is an unknown field, as before. */
+    int max = (flags & NEGOEX_SPNEGO_PARSE_LATE_FALLBACK) ? 4 : 3;
 
     t->kind = NEGOEX_SPNEGO_NEG_TOKEN_RESP;
     for (;;) {
-        if ((rc = next_field(r, last, 3, names, F_RESP, &n, &fr, err)) != NEGOEX_OK)
+        if ((rc = next_field(r, last, max, names, F_RESP, &n, &fr, err)) != NEGOEX_OK)
             return rc;
         if (n < 0)
             break;
@@ -292,8 +305,11 @@ static int read_resp(der_reader *r, negoex_spnego_token *t, negoex_error_info *e
         case 2:
             rc = read_octets(&fr, F_RESPONSE_TOKEN, &t->response_token, err);
             break;
-        default:
+        case 3:
             rc = read_octets(&fr, F_MIC, &t->mech_list_mic, err);
+            break;
+        default:
+            rc = read_mech_list(&fr, F_SUPPORTED_MECHS, &t->supported_mechs, &t->supported_mech_count, err);
             break;
         }
         if (rc != NEGOEX_OK)
@@ -305,7 +321,7 @@ static int read_resp(der_reader *r, negoex_spnego_token *t, negoex_error_info *e
 
 /* NegotiationToken ::= CHOICE { negTokenInit [0], negTokenResp [1] }: reads one
  * whole element; the caller checks what follows it. */
-static int read_negotiation_token(der_reader *r, negoex_spnego_token *t, negoex_error_info *err)
+static int read_negotiation_token(der_reader *r, unsigned flags, negoex_spnego_token *t, negoex_error_info *err)
 {
     int tag = negoex_der_peek(r);
     int init = tag == DER_TAG_CONTEXT(0);
@@ -324,7 +340,7 @@ static int read_negotiation_token(der_reader *r, negoex_spnego_token *t, negoex_
     if ((rc = negoex_der_read(&cr, DER_TAG_SEQUENCE, name, &seq, err)) != NEGOEX_OK)
         return rc;
     negoex_der_enter(&sr, &cr, &seq);
-    rc = init ? read_init(&sr, t, err) : read_resp(&sr, t, err);
+    rc = init ? read_init(&sr, t, err) : read_resp(&sr, flags, t, err);
     if (rc != NEGOEX_OK)
         return rc;
     return negoex_der_expect_end(&cr, F_NEG_TOKEN, err);
@@ -332,7 +348,13 @@ static int read_negotiation_token(der_reader *r, negoex_spnego_token *t, negoex_
 
 int negoex_spnego_parse(const uint8_t *token, size_t len, negoex_spnego_token *out, negoex_error_info *err)
 {
-    if (out == NULL || (token == NULL && len != 0))
+    return negoex_spnego_parse_ex(token, len, 0, out, err);
+}
+
+int negoex_spnego_parse_ex(const uint8_t *token, size_t len, unsigned flags, negoex_spnego_token *out,
+                           negoex_error_info *err)
+{
+    if (out == NULL || (token == NULL && len != 0) || (flags & ~NEGOEX_SPNEGO_PARSE_LATE_FALLBACK) != 0)
         return negoex_der_fail(err, NEGOEX_ERR_INVALID_ARGUMENT, 0, F_TOKEN);
     if (len == 0)
         return negoex_der_fail(err, NEGOEX_ERR_EMPTY_TOKEN, 0, F_TOKEN);
@@ -358,17 +380,37 @@ int negoex_spnego_parse(const uint8_t *token, size_t len, negoex_spnego_token *o
         if (mech.len != NEGOEX_SPNEGO_OID_DER_LEN ||
             memcmp(der_content(&ar, &mech), NEGOEX_SPNEGO_OID_DER, NEGOEX_SPNEGO_OID_DER_LEN) != 0)
             return negoex_der_fail(err, NEGOEX_ERR_SPNEGO_OID, mech.at, F_THIS_MECH);
-        if ((rc = read_negotiation_token(&ar, &t, err)) != NEGOEX_OK)
+        if ((rc = read_negotiation_token(&ar, flags, &t, err)) != NEGOEX_OK)
             return rc;
         if ((rc = negoex_der_expect_end(&ar, F_INITIAL, err)) != NEGOEX_OK)
             return rc;
         t.framed = 1;
-    } else if ((rc = read_negotiation_token(&r, &t, err)) != NEGOEX_OK) {
+    } else if ((rc = read_negotiation_token(&r, flags, &t, err)) != NEGOEX_OK) {
         return rc;
     }
     if ((rc = negoex_der_expect_end(&r, outer, err)) != NEGOEX_OK)
         return rc;
     *out = t;
+    return NEGOEX_OK;
+}
+
+int negoex_spnego_mech_list_iter_init(negoex_spnego_mech_iter *it, const negoex_bytes *list_tlv)
+{
+    if (it == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    memset(it, 0, sizeof *it);
+    if (list_tlv == NULL || list_tlv->data == NULL)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    /* Walked again, checked again: the view may not come from our parser. */
+    der_reader r, list;
+    der_tlv seq;
+    negoex_der_reader_init(&r, list_tlv->data, 0, list_tlv->len);
+    if (negoex_der_read(&r, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, NULL) != NEGOEX_OK)
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    negoex_der_enter(&list, &r, &seq);
+    it->buf = list.buf;
+    it->pos = list.pos;
+    it->end = list.end;
     return NEGOEX_OK;
 }
 
@@ -381,17 +423,7 @@ int negoex_spnego_mech_iter_init(negoex_spnego_mech_iter *it, const negoex_spneg
         return NEGOEX_ERR_WRONG_TYPE;
     if (t->mech_types.data == NULL)
         return NEGOEX_ERR_INDEX_RANGE;
-    /* Walked again, checked again: the view may not come from our parser. */
-    der_reader r, list;
-    der_tlv seq;
-    negoex_der_reader_init(&r, t->mech_types.data, 0, t->mech_types.len);
-    if (negoex_der_read(&r, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, NULL) != NEGOEX_OK)
-        return NEGOEX_ERR_INVALID_ARGUMENT;
-    negoex_der_enter(&list, &r, &seq);
-    it->buf = list.buf;
-    it->pos = list.pos;
-    it->end = list.end;
-    return NEGOEX_OK;
+    return negoex_spnego_mech_list_iter_init(it, &t->mech_types);
 }
 
 int negoex_spnego_mech_iter_next(negoex_spnego_mech_iter *it, negoex_bytes *oid)
@@ -552,6 +584,7 @@ typedef struct layout {
     uint8_t flags[5];
     size_t flags_len;
     size_t mech_list;     /* MechTypeList content */
+    size_t supported_list; /* supportedMechs MechTypeList content */
     size_t hints_content; /* NegHints content */
     size_t seq;           /* NegTokenInit/Resp content */
     size_t choice;        /* [0]/[1] content = the SEQUENCE TLV */
@@ -564,12 +597,15 @@ static int check_fields(const negoex_spnego_fields *f)
     if (!bytes_ok(&f->mech_token) || !bytes_ok(&f->hint_name) || !bytes_ok(&f->hint_address) ||
         !bytes_ok(&f->supported_mech) || !bytes_ok(&f->response_token) || !bytes_ok(&f->mech_list_mic))
         return NEGOEX_ERR_INVALID_ARGUMENT;
+    /* supportedMechs: absent is {NULL, 0}; a list has at least one OID. */
+    if ((f->supported_mechs == NULL) != (f->supported_mech_count == 0))
+        return NEGOEX_ERR_INVALID_ARGUMENT;
     switch (f->kind) {
     case NEGOEX_SPNEGO_NEG_TOKEN_INIT:
     case NEGOEX_SPNEGO_NEG_TOKEN_INIT2:
         /* mechTypes is required; the NegTokenResp fields have no place here. */
         if (f->mech_types == NULL || f->mech_type_count == 0 || f->neg_state != NEGOEX_NEG_STATE_ABSENT ||
-            present(&f->supported_mech) || present(&f->response_token))
+            present(&f->supported_mech) || present(&f->response_token) || f->supported_mechs != NULL)
             return NEGOEX_ERR_INVALID_ARGUMENT;
         if (f->kind == NEGOEX_SPNEGO_NEG_TOKEN_INIT && (present(&f->hint_name) || present(&f->hint_address)))
             return NEGOEX_ERR_INVALID_ARGUMENT;
@@ -628,6 +664,13 @@ static int plan(const negoex_spnego_fields *f, layout *l)
     }
     if (present(&f->mech_list_mic) && (rc = add_explicit(&s, f->mech_list_mic.len)) != NEGOEX_OK)
         return rc;
+    if (f->supported_mechs != NULL) {
+        size_t list = 0;
+        if ((rc = mech_list_content(f->supported_mechs, f->supported_mech_count, &l->supported_list)) != NEGOEX_OK ||
+            (rc = negoex_der_add_tlv(&list, l->supported_list)) != NEGOEX_OK ||
+            (rc = negoex_der_add_tlv(&s, list)) != NEGOEX_OK)
+            return rc;
+    }
     l->seq = s;
     if ((rc = negoex_der_add_tlv(&l->choice, l->seq)) != NEGOEX_OK)
         return rc;
@@ -685,8 +728,14 @@ static void emit(uint8_t *p, const negoex_spnego_fields *f, const layout *l)
                              f->response_token.len);
     }
     if (present(&f->mech_list_mic))
-        put_explicit(p, DER_TAG_CONTEXT(l->mic_tag), DER_TAG_OCTET_STRING, f->mech_list_mic.data,
-                     f->mech_list_mic.len);
+        p = put_explicit(p, DER_TAG_CONTEXT(l->mic_tag), DER_TAG_OCTET_STRING, f->mech_list_mic.data,
+                         f->mech_list_mic.len);
+    if (f->supported_mechs != NULL) {
+        size_t list = 0;
+        (void)negoex_der_add_tlv(&list, l->supported_list);
+        p = negoex_der_put_header(p, DER_TAG_CONTEXT(4), list);
+        put_mech_list(p, f->supported_mechs, f->supported_mech_count, l->supported_list);
+    }
 }
 
 int negoex_spnego_write(uint8_t *out, size_t cap, size_t *out_len, const negoex_spnego_fields *f)
@@ -703,5 +752,69 @@ int negoex_spnego_write(uint8_t *out, size_t cap, size_t *out_len, const negoex_
     if (cap < l.total)
         return NEGOEX_ERR_BUFFER_TOO_SMALL;
     emit(out, f, &l);
+    return NEGOEX_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Late Fallback mechListMIC input                                           */
+/* ------------------------------------------------------------------------ */
+
+/* 1 if b is exactly one DER MechTypeList of at least one valid OID. */
+static int mech_list_tlv_ok(const negoex_bytes *b)
+{
+    if (b->data == NULL)
+        return 0;
+    der_reader r, list;
+    der_tlv seq, oid;
+    negoex_der_reader_init(&r, b->data, 0, b->len);
+    if (negoex_der_read(&r, DER_TAG_SEQUENCE, F_MECH_TYPES, &seq, NULL) != NEGOEX_OK ||
+        negoex_der_expect_end(&r, F_MECH_TYPES, NULL) != NEGOEX_OK)
+        return 0;
+    negoex_der_enter(&list, &r, &seq);
+    size_t count = 0;
+    while (negoex_der_peek(&list) >= 0) {
+        if (read_oid(&list, F_MECH_TYPES, &oid, NULL) != NEGOEX_OK)
+            return 0;
+        count++;
+    }
+    return count > 0;
+}
+
+/*
+ * MS-SPNG 3.1.5.1: with Late Fallback on both sides the mechListMIC
+ * "consumes a list of all exchanged mechTypes and supportedMechs per the
+ * order of over-the-wire transmission with delimiters". The byte format is
+ * ours (docs/spnego-late-fallback.md): the lists as their fields carry them
+ * ([0] or [4] around the MechTypeList TLV), in wire order, in one SEQUENCE.
+ * The tags are the delimiters and also bind each list to the side that sent
+ * it; DER makes the encoding unique.
+ */
+int negoex_spnego_late_fallback_mic_input(uint8_t *out, size_t cap, size_t *out_len,
+                                          const negoex_spnego_sent_list *lists, size_t count)
+{
+    if (out_len == NULL || lists == NULL || count == 0 || (out == NULL && cap != 0))
+        return NEGOEX_ERR_INVALID_ARGUMENT;
+    size_t content = 0, total = 0;
+    int rc;
+    for (size_t i = 0; i < count; i++) {
+        if ((lists[i].field != NEGOEX_SPNEGO_LIST_MECH_TYPES && lists[i].field != NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS) ||
+            !mech_list_tlv_ok(&lists[i].list))
+            return NEGOEX_ERR_INVALID_ARGUMENT;
+        if ((rc = negoex_der_add_tlv(&content, lists[i].list.len)) != NEGOEX_OK)
+            return rc;
+    }
+    if ((rc = negoex_der_add_tlv(&total, content)) != NEGOEX_OK)
+        return rc;
+    *out_len = total;
+    if (out == NULL)
+        return NEGOEX_OK;
+    if (cap < total)
+        return NEGOEX_ERR_BUFFER_TOO_SMALL;
+    uint8_t *p = negoex_der_put_header(out, DER_TAG_SEQUENCE, content);
+    for (size_t i = 0; i < count; i++) {
+        p = negoex_der_put_header(p, DER_TAG_CONTEXT(lists[i].field), lists[i].list.len);
+        memcpy(p, lists[i].list.data, lists[i].list.len);
+        p += lists[i].list.len;
+    }
     return NEGOEX_OK;
 }

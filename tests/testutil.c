@@ -1,6 +1,11 @@
 #include "testutil.h"
 
 #include <negoex/context.h>
+#include <negoex/negoex.h>
+#include <negoex/testpki.h>
+
+#include <openssl/x509.h>
+#include <time.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,4 +175,195 @@ int tu_release_all(void **state)
         tracked[i] = NULL;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counting / failing allocator                                              */
+/* ------------------------------------------------------------------------ */
+
+static void *ta_alloc(size_t n, void *ud)
+{
+    tu_alloc *t = ud;
+    if (++t->calls == t->fail_at) {
+        t->failed++;
+        return NULL;
+    }
+    void *p = malloc(n ? n : 1);
+    t->live += p != NULL;
+    t->allocs += p != NULL;
+    return p;
+}
+
+static void *ta_realloc(void *p, size_t n, void *ud)
+{
+    tu_alloc *t = ud;
+    if (++t->calls == t->fail_at) {
+        t->failed++;
+        return NULL;
+    }
+    void *q = realloc(p, n ? n : 1);
+    t->live += p == NULL && q != NULL;
+    t->allocs += p == NULL && q != NULL;
+    return q;
+}
+
+static void ta_free(void *p, void *ud)
+{
+    tu_alloc *t = ud;
+    t->live -= p != NULL;
+    t->frees += p != NULL;
+    free(p);
+}
+
+void tu_alloc_init(tu_alloc *t, unsigned long fail_at)
+{
+    memset(t, 0, sizeof *t);
+    t->a.alloc = ta_alloc;
+    t->a.realloc = ta_realloc;
+    t->a.free = ta_free;
+    t->a.ud = t;
+    t->fail_at = fail_at;
+}
+
+negoex_testpki *tu_fast_pki(STACK_OF(X509) **anchors)
+{
+    negoex_testpki_options o;
+    negoex_testpki_options_init(&o);
+    o.key_bits = NEGOEX_TESTPKI_MIN_BITS;
+    negoex_testpki *pki = NULL;
+    assert_int_equal(negoex_testpki_new(&o, time(NULL), &pki, NULL), NEGOEX_OK);
+    *anchors = sk_X509_new_null();
+    assert_non_null(*anchors);
+    assert_true(sk_X509_push(*anchors, negoex_testpki_get0_cert(pki, NEGOEX_TESTPKI_CA)) > 0);
+    return pki;
+}
+
+void tu_fast_pki_free(negoex_testpki *pki, STACK_OF(X509) *anchors)
+{
+    sk_X509_free(anchors);
+    negoex_testpki_free(pki);
+}
+
+uint8_t *tu_dup(const uint8_t *p, size_t n)
+{
+    uint8_t *c = tu_malloc(n ? n : 1);
+    if (n)
+        memcpy(c, p, n);
+    return c;
+}
+
+int tu_step_checked(negoex_context *ctx, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+    negoex_bytes t = negoex_context_transcript(ctx);
+    uint8_t *before = tu_dup(t.data, t.len);
+    size_t blen = t.len;
+    const uint8_t *o = NULL;
+    size_t ol = 0;
+    int rc = negoex_context_step(ctx, in, in_len, &o, &ol);
+    *out = ol ? tu_dup(o, ol) : NULL;
+    *out_len = ol;
+    t = negoex_context_transcript(ctx);
+    if (rc >= 0) {
+        assert_int_equal(t.len, blen + in_len + ol);
+        if (blen)
+            assert_memory_equal(t.data, before, blen);
+        if (in_len)
+            assert_memory_equal(t.data + blen, in, in_len);
+        if (ol)
+            assert_memory_equal(t.data + blen + in_len, o, ol);
+    } else {
+        assert_int_equal(t.len, blen);
+        if (blen)
+            assert_memory_equal(t.data, before, blen);
+    }
+    tu_free(before);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Token inspection                                                          */
+/* ------------------------------------------------------------------------ */
+
+size_t tu_msg_count(const uint8_t *tok, size_t len)
+{
+    int n = negoex_token_validate(tok, len, NULL);
+    if (n <= 0)
+        fail_msg("token does not validate: %s", negoex_error_name(n));
+    return (size_t)n;
+}
+
+negoex_message tu_msg_at(const uint8_t *tok, size_t len, size_t idx)
+{
+    negoex_reader r;
+    negoex_message m;
+    negoex_reader_init(&r, tok, len);
+    for (size_t i = 0;; i++) {
+        assert_int_equal(negoex_reader_next(&r, &m), 1);
+        if (i == idx)
+            return m;
+    }
+}
+
+size_t tu_msg_count_type(const uint8_t *tok, size_t len, uint32_t type)
+{
+    negoex_reader r;
+    negoex_message m;
+    size_t n = 0;
+    negoex_reader_init(&r, tok, len);
+    while (negoex_reader_next(&r, &m) == 1)
+        n += m.type == type;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Two sides against each other                                              */
+/* ------------------------------------------------------------------------ */
+
+int tu_context_step(void *ctx, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len)
+{
+    return negoex_context_step(ctx, in, in_len, out, out_len);
+}
+
+tu_run tu_converse(tu_step_fn step, void *initiator, void *acceptor, int max_legs, tu_retry_fn retry,
+                   void *retry_ud)
+{
+    void *side[2] = {initiator, acceptor};
+    tu_run r;
+    memset(&r, 0, sizeof r);
+    r.failed = -1;
+    uint8_t *cur = NULL; /* the token in flight, a copy (a retry needs it again) */
+    size_t clen = 0;
+    for (int leg = 0, who = 0; leg <= max_legs; leg++, who ^= 1) {
+        if (leg > 0 && clen == 0)
+            break;
+        const uint8_t *o = NULL;
+        size_t ol = 0;
+        int rc = step(side[who], cur, clen, &o, &ol);
+        while (rc < 0 && retry != NULL && retry(retry_ud, rc)) {
+            r.retries++;
+            rc = step(side[who], cur, clen, &o, &ol);
+        }
+        free(cur);
+        cur = NULL;
+        clen = 0;
+        r.rc[who] = rc;
+        if (ol != 0) {
+            cur = malloc(ol);
+            assert_non_null(cur);
+            memcpy(cur, o, ol);
+            clen = ol;
+            r.legs++;
+        }
+        if (rc < 0) {
+            r.failed = who;
+            r.fail_rc = rc;
+            r.error_token = clen != 0;
+            if (clen != 0)
+                r.peer_rc = r.rc[who ^ 1] = step(side[who ^ 1], cur, clen, &o, &ol);
+            break;
+        }
+    }
+    free(cur);
+    r.complete = r.rc[0] == NEGOEX_COMPLETE && r.rc[1] == NEGOEX_COMPLETE;
+    return r;
 }

@@ -114,14 +114,21 @@ typedef enum negoex_error {
     NEGOEX_ERR_DER_TRAILING = -103,        /* bytes after the structure */
     NEGOEX_ERR_DER_VALUE = -104,           /* bad OID, ENUMERATED, BIT STRING or empty list */
     NEGOEX_ERR_SPNEGO_OID = -105,          /* GSS framing names another mechanism */
+    /* SPNEGO fragments (MS-SPNG 3.1.5.6-3.1.5.11; docs/spnego-late-fallback.md). */
+    NEGOEX_ERR_FRAGMENT_COUNT = -107,      /* token needs more fragments than the configured limit */
+    NEGOEX_ERR_FRAGMENT_INCONSISTENT = -108, /* fragment size or bytes disagree with the first fragment */
 
-    /* SPNEGO context (-110 .. -119). */
+    /* SPNEGO context (-110 .. -129). */
     NEGOEX_ERR_SPNEGO_UNEXPECTED = -110,   /* token kind or field not allowed at this point */
     NEGOEX_ERR_SPNEGO_NO_COMMON_MECH = -111, /* NEGOEX not offered / peer chose a mech we lack */
     NEGOEX_ERR_SPNEGO_REJECTED = -112,     /* the peer sent negState reject */
     NEGOEX_ERR_SPNEGO_MIC_MISSING = -113,  /* a required mechListMIC did not come */
     NEGOEX_ERR_SPNEGO_MIC_MISMATCH = -114, /* mechListMIC does not verify */
     NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED = -115, /* MIC required, the scheme cannot make or check one */
+    /* SPNEGO application mechanisms (negoex/spnego_mech.h; docs/spnego-fallback.md). */
+    NEGOEX_ERR_SPNEGO_MECH_TOKEN = -119,   /* an application mechanism's token is malformed */
+    NEGOEX_ERR_SPNEGO_MECH_AUTH = -120,    /* an application mechanism refused the peer's credentials */
+    NEGOEX_ERR_SPNEGO_MECH_FAILED = -121,  /* an application mechanism failed otherwise */
 
     /* PKU2U protocol (-130 .. -149): the scheme's own checks. */
     NEGOEX_ERR_PKU2U_CLOCK_SKEW = -130,      /* peer's time outside the allowed clock skew */

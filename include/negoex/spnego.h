@@ -14,6 +14,7 @@
 #include <negoex/context.h>
 #include <negoex/negoex.h>
 #include <negoex/scheme.h>
+#include <negoex/spnego_mech.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,16 @@ extern "C" {
 #define NEGOEX_SPNEGO_OID_TEXT "1.3.6.1.5.5.2"
 #define NEGOEX_SPNEGO_OID_DER_LEN 6
 NEGOEX_API extern const uint8_t NEGOEX_SPNEGO_OID_DER[NEGOEX_SPNEGO_OID_DER_LEN]; /* content octets */
+
+/* MS-SPNG 3.1.5.3: IAKerb (plain SPNEGO mechanism, not NEGOEX). */
+#define NEGOEX_SPNEGO_IAKERB_OID_TEXT "1.3.6.1.5.2.5"
+#define NEGOEX_SPNEGO_IAKERB_OID_DER_LEN 6
+NEGOEX_API extern const uint8_t NEGOEX_SPNEGO_IAKERB_OID_DER[NEGOEX_SPNEGO_IAKERB_OID_DER_LEN];
+/* MS-SPNG 3.1.5.4: Negotiate Late Fallback (a mechType that announces the
+ * capability; docs/spnego-late-fallback.md). */
+#define NEGOEX_SPNEGO_LATE_FALLBACK_OID_TEXT "1.3.6.1.4.1.311.2.2.40"
+#define NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN 10
+NEGOEX_API extern const uint8_t NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER[NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN];
 
 /* Dotted text of an OID given as DER content octets (no tag/length).
  * NEGOEX_ERR_DER_VALUE if the octets are not a valid OID encoding,
@@ -95,6 +106,11 @@ typedef struct negoex_spnego_token {
 
     /* both */
     negoex_bytes mech_list_mic;
+
+    /* NegTokenResp, Late Fallback only (NEGOEX_SPNEGO_PARSE_LATE_FALLBACK):
+     * supportedMechs [4] MechTypeList, the whole TLV (30 ..) as on the wire. */
+    negoex_bytes supported_mechs;
+    size_t supported_mech_count;  /* >= 1 when supported_mechs is present */
 } negoex_spnego_token;
 
 /*
@@ -106,6 +122,15 @@ typedef struct negoex_spnego_token {
  */
 NEGOEX_API NEGOEX_WUR int negoex_spnego_parse(const uint8_t *token, size_t len, negoex_spnego_token *out,
                                               negoex_error_info *err);
+
+/* negoex_spnego_parse with options. NEGOEX_SPNEGO_PARSE_LATE_FALLBACK reads a
+ * NegTokenResp's supportedMechs [4] (a MechTypeList after mechListMIC [3];
+ * our reading of MS-SPNG 3.1.5.1, docs/spnego-late-fallback.md); without it
+ * a [4] there is an unknown field (DER_TAG), as in RFC 4178. Other bits:
+ * NEGOEX_ERR_INVALID_ARGUMENT. */
+#define NEGOEX_SPNEGO_PARSE_LATE_FALLBACK 0x1u
+NEGOEX_API NEGOEX_WUR int negoex_spnego_parse_ex(const uint8_t *token, size_t len, unsigned flags,
+                                                 negoex_spnego_token *out, negoex_error_info *err);
 
 /* The index-th mechanism OID of mech_types (DER content octets). Walks the
  * list from its start: to visit every OID use the iterator below, which is
@@ -124,6 +149,9 @@ NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_iter_init(negoex_spnego_mech_iter *
 /* 1 and the next OID's content octets, 0 at the end, NEGOEX_ERR_INVALID_ARGUMENT
  * if an element is not a valid OID (a view not made by negoex_spnego_parse). */
 NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_iter_next(negoex_spnego_mech_iter *it, negoex_bytes *oid);
+/* The same over any MechTypeList TLV (30 ..), e.g. t->supported_mechs.
+ * NEGOEX_ERR_INVALID_ARGUMENT if list is absent or not a SEQUENCE. */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_mech_list_iter_init(negoex_spnego_mech_iter *it, const negoex_bytes *list);
 
 /* What to write. OIDs are DER content octets. */
 typedef struct negoex_spnego_fields {
@@ -140,6 +168,9 @@ typedef struct negoex_spnego_fields {
     negoex_bytes supported_mech;
     negoex_bytes response_token;
     negoex_bytes mech_list_mic;
+    /* NegTokenResp only: supportedMechs [4] (Late Fallback); NULL/0 = absent. */
+    const negoex_bytes *supported_mechs;
+    size_t supported_mech_count;
 } negoex_spnego_fields;
 
 /* Zeroes f and sets neg_state to NEGOEX_NEG_STATE_ABSENT. */
@@ -154,6 +185,113 @@ NEGOEX_API NEGOEX_WUR int negoex_spnego_write(uint8_t *out, size_t cap, size_t *
 /* Writes the MechTypeList SEQUENCE alone (the bytes a mechListMIC covers). */
 NEGOEX_API NEGOEX_WUR int negoex_spnego_write_mech_list(uint8_t *out, size_t cap, size_t *out_len,
                                                         const negoex_bytes *oids, size_t count);
+
+/* ---- Late Fallback mechListMIC input (MS-SPNG 3.1.5.1) ------------------- */
+
+/* One MechTypeList that went over the wire, and the field it went in. */
+#define NEGOEX_SPNEGO_LIST_MECH_TYPES 0      /* mechTypes [0] of a NegTokenInit(2) */
+#define NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS 4 /* supportedMechs [4] of a NegTokenResp */
+typedef struct negoex_spnego_sent_list {
+    int field;         /* NEGOEX_SPNEGO_LIST_MECH_TYPES or _SUPPORTED_MECHS */
+    negoex_bytes list; /* the whole MechTypeList TLV (30 ..), as sent */
+} negoex_spnego_sent_list;
+
+/*
+ * The bytes a mechListMIC covers when both sides use Late Fallback: every
+ * exchanged mechTypes and supportedMechs, in the order they went over the
+ * wire, each delimited by its field's tag and length. Our encoding (the spec
+ * names no byte format; docs/spnego-late-fallback.md):
+ *   SEQUENCE { [field] EXPLICIT MechTypeList, ... }   (DER, one per list)
+ * i.e. 30 L, then per list a0 L' <list> or a4 L' <list>. Each list must be a
+ * DER MechTypeList of at least one valid OID with nothing after it.
+ * NEGOEX_ERR_INVALID_ARGUMENT (bad list or field, count 0), TOO_LARGE, or
+ * BUFFER_TOO_SMALL with *out_len set (out NULL with cap 0 asks the size).
+ */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_late_fallback_mic_input(uint8_t *out, size_t cap, size_t *out_len,
+                                                                const negoex_spnego_sent_list *lists,
+                                                                size_t count);
+
+/* ---- Fragments (MS-SPNG 3.1.5.6-3.1.5.11) -------------------------------- */
+
+/*
+ * MS-SPNG fragments have no header of their own: the sender cuts the token
+ * into MaxOutputTokenSize-byte pieces (the last shorter), the first piece
+ * starts with the token's ASN.1 header, which tells the receiver the whole
+ * length. Fragments carry no numbers; the checks a receiver can make are on
+ * that header, the sizes and the reassembled token.
+ */
+#define NEGOEX_SPNEGO_FRAGMENT_MIN_SEND 6u  /* 3.1.5.6/3.1.5.7: "MUST be greater than 5" */
+#define NEGOEX_SPNEGO_FRAGMENT_MIN_RECV 5u  /* 3.1.1/3.1.5.8: "at least 5 bytes" */
+
+typedef struct negoex_spnego_fragment_header {
+    uint8_t tag;       /* 0x60 (GSS framing), 0xa0 or 0xa1 */
+    size_t header_len; /* tag and length octets */
+    size_t token_len;  /* header_len + content: the whole token */
+} negoex_spnego_fragment_header;
+
+/* Reads the ASN.1 header at the start of a first fragment (3.1.5.9). Errors,
+ * offsets from the fragment's start: EMPTY_TOKEN; DER_TAG at 0 (not 60, a0,
+ * a1); DER_TRUNCATED at 0 (header cut); DER_LENGTH at 1 (indefinite, more
+ * than 4 length octets, not minimal); TOO_LARGE if the length does not fit
+ * size_t. No allocation. */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_fragment_parse(const uint8_t *frag, size_t len,
+                                                       negoex_spnego_fragment_header *out,
+                                                       negoex_error_info *err);
+
+/* Splitter (3.1.5.6 InitFragmentToken, 3.1.5.7 FragmentToken): how many
+ * fragments of at most max_fragment bytes token needs (1 if it fits).
+ * INVALID_ARGUMENT unless token is one whole SPNEGO element (its header's
+ * length is len) and max_fragment >= NEGOEX_SPNEGO_FRAGMENT_MIN_SEND. */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_fragment_split(const uint8_t *token, size_t len, size_t max_fragment,
+                                                       size_t *count);
+/* The index-th fragment, a view into token (INDEX_RANGE past the last). */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_fragment_get(const uint8_t *token, size_t len, size_t max_fragment,
+                                                     size_t index, negoex_bytes *frag);
+
+#define NEGOEX_SPNEGO_REASSEMBLY_MAX_FRAGMENTS 64u
+#define NEGOEX_SPNEGO_REASSEMBLY_MAX_TOKEN ((size_t)(1024 + 64) * 1024)
+
+/*
+ * Reassembler (3.1.5.9 InitAssembleToken, 3.1.5.10 AssembleToken) into a
+ * buffer the caller owns: plain data, no allocation. Fields above "private"
+ * may be changed after _init, before the first fragment.
+ */
+typedef struct negoex_spnego_reassembler {
+    size_t max_fragments; /* default NEGOEX_SPNEGO_REASSEMBLY_MAX_FRAGMENTS */
+    size_t max_token;     /* default min(cap, NEGOEX_SPNEGO_REASSEMBLY_MAX_TOKEN) */
+    unsigned parse_flags; /* the whole token is checked with negoex_spnego_parse_ex(flags) */
+    /* private */
+    uint8_t *buf;
+    size_t cap;
+    size_t have;          /* bytes of the current token so far; 0 = waiting for a first fragment */
+    size_t need;          /* its length, from the first fragment's header */
+    size_t first_len;     /* the first fragment's size: the sender's MaxOutputTokenSize */
+    size_t fragments;     /* fragments of the current token so far */
+    int done;             /* the last feed completed a token */
+} negoex_spnego_reassembler;
+
+/* INVALID_ARGUMENT if r is NULL, or buf NULL with cap > 0. */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_reassembler_init(negoex_spnego_reassembler *r, uint8_t *buf, size_t cap);
+/* Drops a partial token (3.1.5.11: a context that ends mid-token discards it). */
+NEGOEX_API void negoex_spnego_reassembler_reset(negoex_spnego_reassembler *r);
+
+/*
+ * Feeds one input token. NEGOEX_CONTINUE: more fragments are needed (MS-SPNG
+ * answers GSS_S_CONTINUE_NEEDED with an empty output token). NEGOEX_COMPLETE:
+ * *token views the whole token in the caller's buffer, valid until the next
+ * feed or reset; the next feed starts a new token. A token that fits in one
+ * input completes at once. A rejected fragment leaves r as it was. Errors
+ * (offsets count from the start of the token being assembled; docs/spnego-
+ * errors.md): the header errors of negoex_spnego_fragment_parse;
+ * TOKEN_TOO_LARGE (announced length over max_token); FRAGMENT_COUNT (more
+ * than max_fragments); FRAGMENT_INCONSISTENT (bytes past the announced
+ * length, a later fragment longer than the first, a short fragment that does
+ * not end the token, an incomplete first fragment under
+ * NEGOEX_SPNEGO_FRAGMENT_MIN_RECV); EMPTY_TOKEN (an empty input); and the
+ * codec errors of the whole token (checked once complete).
+ */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_reassembler_feed(negoex_spnego_reassembler *r, const uint8_t *frag,
+                                                         size_t len, negoex_bytes *token, negoex_error_info *err);
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                    */
@@ -171,6 +309,23 @@ typedef struct negoex_spnego_config {
     size_t max_token_size;         /* default: 1 MiB + 64 KiB of SPNEGO framing */
     negoex_trace_fn trace;         /* one line per SPNEGO token sent or received */
     void *trace_ud;
+
+    /* Application mechanisms (negoex/spnego_mech.h), in preference order
+     * (array copied, OIDs copied; ops and user data must outlive the
+     * context; at most 15). NEGOEX takes its place among them by
+     * negoex_position. Initiator: an app mech whose OID is also in
+     * other_mechs takes that place in the list, the others follow
+     * other_mechs; an acceptor choosing one of them is followed
+     * (RFC 4178 3). Acceptor: picks among what the initiator lists by
+     * acceptor_policy; docs/spnego-fallback.md has the rules. */
+    const negoex_spnego_app_mech *app_mechs;
+    size_t app_mech_count;
+    int acceptor_policy;           /* NEGOEX_SPNEGO_POLICY_OWN_ORDER (default) or _INITIATOR_ORDER */
+    /* Without a NEGOEX context (negoex_spnego_new with nx NULL, app mechs
+     * only): the role (-1 = take it from nx, the default) and the allocator
+     * (NULL = malloc). With nx, nx's role and allocator are used. */
+    int role;
+    const negoex_allocator *allocator;
 } negoex_spnego_config;
 
 NEGOEX_API void negoex_spnego_config_init(negoex_spnego_config *cfg);
@@ -178,7 +333,8 @@ NEGOEX_API void negoex_spnego_config_init(negoex_spnego_config *cfg);
 typedef struct negoex_spnego negoex_spnego;
 
 /* Wraps nx (its role is the SPNEGO role). On success the SPNEGO context owns
- * nx and frees it; on failure the caller still does. cfg NULL = defaults. */
+ * nx and frees it; on failure the caller still does. cfg NULL = defaults.
+ * nx may be NULL when cfg has app mechs and a role: SPNEGO without NEGOEX. */
 NEGOEX_API NEGOEX_WUR int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spnego_config *cfg);
 NEGOEX_API void negoex_spnego_free(negoex_spnego *sp);
 
@@ -205,6 +361,16 @@ NEGOEX_API int negoex_spnego_mic_exchanged(const negoex_spnego *sp);
 /* Initiator: the hints of a server's NegTokenInit2, if one came (views into
  * a copy the context owns; NULL otherwise). */
 NEGOEX_API const negoex_spnego_token *negoex_spnego_hints(const negoex_spnego *sp);
+
+/* The negotiated mechanism: 0 and its OID as it went on the wire in
+ * supportedMech (e.g. MS-KRB5 for an app mech configured as KRB5; views into
+ * the context or static data), NEGOEX_ERR_INVALID_ARGUMENT while none is
+ * (initiator: before the acceptor's first answer). */
+NEGOEX_API NEGOEX_WUR int negoex_spnego_selected_mech(const negoex_spnego *sp, negoex_bytes *oid);
+/* The selected application mechanism: its index in cfg->app_mechs and its
+ * state (for the caller's own accessors), or -1 / NULL (none, or NEGOEX). */
+NEGOEX_API int negoex_spnego_selected_app(const negoex_spnego *sp);
+NEGOEX_API void *negoex_spnego_app_state(const negoex_spnego *sp);
 
 #ifdef __cplusplus
 }

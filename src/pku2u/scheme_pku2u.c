@@ -632,6 +632,9 @@ static int pk_clone(const negoex_scheme *base, negoex_scheme **copy)
     if (c == NULL)
         return NEGOEX_ERR_NO_MEMORY;
     memcpy(c, s, sizeof *c);
+    /* Neither buffer may still point at the original's when a failed copy
+     * frees them (that freed the original's AS-REP token: a double free). */
+    negoex_buf_init(&c->as_rep_tok, al);
     int rc = copy_buf(&c->as_req_tok, &s->as_req_tok, al);
     if (rc == NEGOEX_OK)
         rc = copy_buf(&c->as_rep_tok, &s->as_rep_tok, al);

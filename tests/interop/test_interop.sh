@@ -33,33 +33,9 @@ RELAY=$4
 VERIFY=$5
 VECTORS=${6:-}
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 || true)
-if [ -z "$PY" ]; then
-    echo "$0: python3 is needed for relay.py" >&2
-    exit 2
-fi
-
-WITH_MIT=1
-if [ "$MIT_PEER" = - ] || [ "$MODULE" = - ]; then
-    WITH_MIT=0
-fi
-for f in "$NEGOEX" "$VERIFY"; do
-    [ -x "$f" ] || { echo "$0: $f is not an executable" >&2; exit 2; }
-done
-[ -r "$RELAY" ] || { echo "$0: cannot read $RELAY" >&2; exit 2; }
-if [ "$WITH_MIT" = 1 ]; then
-    [ -x "$MIT_PEER" ] || { echo "$0: $MIT_PEER is not an executable" >&2; exit 2; }
-    [ -r "$MODULE" ] || { echo "$0: cannot read $MODULE" >&2; exit 2; }
-    case $MODULE in /*) ;; *) MODULE=$(pwd)/$MODULE ;; esac
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/negoex-interop.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-LOGS=${INTEROP_KEEP:-$TMP/logs}
-mkdir -p "$LOGS" || exit 2
-ONLY=${INTEROP_ONLY:-}
+[ -x "$VERIFY" ] || { echo "$0: $VERIFY is not an executable" >&2; exit 2; }
+. "$(dirname "$0")/common.sh"
+interop_setup
 
 M1=2.25.1414534758 # the test mechanism's two OIDs; MIT's knobs name them
 M2=2.25.1175737388 # by their last octet: 102 and 44
@@ -76,14 +52,6 @@ export GSS_MECH_CONFIG="$TMP/mech.conf"
 export KRB5_CONFIG=/dev/null
 export KRB5_TRACE=/dev/stderr # MIT's NEGOEX trace goes to LOG.*.err
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-
 # Shows what a failed conversation left behind.
 show() { # log
     for f in "$1" "$1.initiator.err" "$1.acceptor.err" "$1.verify"; do
@@ -94,21 +62,6 @@ show() { # log
 }
 
 # --- verify_log on MIT's recorded conversations --------------------------
-# tokens_log DIR LOG: a scenario's NN-i2a.bin / NN-a2i.bin files as a relay
-# log (NN has a fixed width, so the glob's order is the wire order).
-tokens_log() {
-    : > "$2"
-    set +f
-    for f in "$1"/[0-9]*-i2a.bin "$1"/[0-9]*-a2i.bin; do
-        echo "$f"
-    done | sort | while read -r f; do
-        [ -s "$f" ] || continue
-        dir=${f##*-}
-        printf '%s %s\n' "${dir%.bin}" "$(od -An -v -tx1 "$f" | tr -d ' \n')" >> "$2"
-    done
-    set -f
-}
-
 # scenario_dir NN: the directory of MIT scenario NN (empty if none).
 scenario_dir() {
     set +f
@@ -173,25 +126,7 @@ conversation() {
     akind=$3
     case $name in *"$ONLY"*) ;; *) return 0 ;; esac
     log=$LOGS/$(echo "$name" | sed 's/:.*//' | tr -c 'A-Za-z0-9\n' '-' | tr -s '-').$ikind-$akind.log
-    set -- --log "$log"
-    [ "$EXPECT" = fail ] && set -- "$@" --expect-fail
-    if [ "$ikind" = mit ]; then
-        for kv in $I_ENV; do set -- "$@" --ienv "$kv"; done
-    fi
-    if [ "$akind" = mit ]; then
-        for kv in $A_ENV; do set -- "$@" --aenv "$kv"; done
-    fi
-    if [ "$ikind" = mit ]; then
-        set -- "$@" -- "$MIT_PEER" initiate $I_MIT
-    else
-        set -- "$@" -- "$NEGOEX" initiate $I_NX
-    fi
-    if [ "$akind" = mit ]; then
-        set -- "$@" --- "$MIT_PEER" accept $A_MIT
-    else
-        set -- "$@" --- "$NEGOEX" accept $A_NX
-    fi
-    "$PY" "$RELAY" "$@" > "$log.relay" 2>&1
+    relay "$ikind" "$akind" "$log"
     rrc=$?
     if [ "$rrc" -eq 0 ]; then
         ok

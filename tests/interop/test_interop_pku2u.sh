@@ -41,43 +41,12 @@ MIT_PEER=$2
 MODULE=$3
 RELAY=$4
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 || true)
-if [ -z "$PY" ]; then
-    echo "$0: python3 is needed for relay.py" >&2
-    exit 2
-fi
-
-WITH_MIT=1
-if [ "$MIT_PEER" = - ] || [ "$MODULE" = - ]; then
-    WITH_MIT=0
-fi
-[ -x "$NEGOEX" ] || { echo "$0: $NEGOEX is not an executable" >&2; exit 2; }
-[ -r "$RELAY" ] || { echo "$0: cannot read $RELAY" >&2; exit 2; }
-if [ "$WITH_MIT" = 1 ]; then
-    [ -x "$MIT_PEER" ] || { echo "$0: $MIT_PEER is not an executable" >&2; exit 2; }
-    [ -r "$MODULE" ] || { echo "$0: cannot read $MODULE" >&2; exit 2; }
-    case $MODULE in /*) ;; *) MODULE=$(pwd)/$MODULE ;; esac
-fi
+. "$(dirname "$0")/common.sh"
+interop_setup
 if ! "$NEGOEX" initiate --help 2>&1 | grep -q -- '--cert'; then
     echo "$0: $NEGOEX initiate has no PKU2U options (--scheme pku2u --cert ...)" >&2
     exit 2
 fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/negoex-pku2u.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-LOGS=${INTEROP_KEEP:-$TMP/logs}
-mkdir -p "$LOGS" || exit 2
-ONLY=${INTEROP_ONLY:-}
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
 
 # --- the PKIs ---------------------------------------------------------------
 # pki: both sides' identities and CA; other: another CA of the same name (a
@@ -225,26 +194,8 @@ conversation() {
     akind=$3
     case $name in *"$ONLY"*) ;; *) return 0 ;; esac
     log=$LOGS/$(echo "$name" | tr -c 'A-Za-z0-9\n' '-' | tr -s '-').$ikind-$akind.log
-    set -- --log "$log" -v
-    [ "$EXPECT" = fail ] && set -- "$@" --expect-fail
-    if [ "$ikind" = mit ]; then
-        for kv in $I_ENV; do set -- "$@" --ienv "$kv"; done
-    fi
-    if [ "$akind" = mit ]; then
-        for kv in $A_ENV; do set -- "$@" --aenv "$kv"; done
-    fi
-    if [ "$ikind" = mit ]; then
-        set -- "$@" -- "$MIT_PEER" initiate $I_MIT
-    else
-        set -- "$@" -- "$NEGOEX" initiate $I_NX
-    fi
-    if [ "$akind" = mit ]; then
-        set -- "$@" --- "$MIT_PEER" accept $A_MIT
-    else
-        set -- "$@" --- "$NEGOEX" accept $A_NX
-    fi
     label="$name ($ikind -> $akind)"
-    if "$PY" "$RELAY" "$@" > "$log.relay" 2>&1; then
+    if relay "$ikind" "$akind" "$log" -v; then
         ok
     else
         bad "$label: relay: $(tail -n 1 "$log.relay")"

@@ -29,8 +29,7 @@
 
 #include <negoex/negoex.h>
 #include <negoex/spnego.h>
-
-#include "checksum.h"
+#include <negoex/verify.h>
 
 #define KEY_LEN 32
 
@@ -133,13 +132,9 @@ static void check_verify(state *st, const negoex_message *m, int from_initiator)
     negoex_guid_format(&m->u.verify.auth_scheme, guid);
 
     st->verifies++;
-    int rc;
-    if (m->u.verify.checksum_scheme != NEGOEX_CHECKSUM_SCHEME_RFC3961)
-        rc = NEGOEX_ERR_CHECKSUM_SCHEME;
-    else
-        rc = negoex_checksum_verify((int32_t)m->u.verify.checksum_type, NEGOEX_ENCTYPE_AES256_CTS_HMAC_SHA1_96,
-                                    key, sizeof key, usage, st->transcript.data, st->transcript.len,
-                                    m->u.verify.checksum.data, m->u.verify.checksum.len);
+    /* The same check as `negoex verify-check` (negoex/verify.h). */
+    int rc = negoex_verify_check(m, NEGOEX_ENCTYPE_AES256_CTS_HMAC_SHA1_96, key, sizeof key, usage,
+                                 st->transcript.data, st->transcript.len);
     if (rc == NEGOEX_OK) {
         st->verify_ok++;
         printf("seq %u from %s: ok (scheme %s, checksum type %u, %zu transcript bytes)\n", (unsigned)m->seq, who,

@@ -142,38 +142,12 @@ static void format_line(char *out, size_t cap, const char *dir, const negoex_mes
     }
 }
 
-static size_t tok_count(const uint8_t *t, size_t len)
-{
-    negoex_reader r;
-    negoex_message m;
-    size_t n = 0;
-    int rc;
-    negoex_reader_init(&r, t, len);
-    while ((rc = negoex_reader_next(&r, &m)) == 1)
-        n++;
-    assert_int_equal(rc, 0);
-    return n;
-}
-
-/* Message idx of a token (parsed). */
-static negoex_message tok_msg(const uint8_t *t, size_t len, size_t idx)
-{
-    negoex_reader r;
-    negoex_message m;
-    negoex_reader_init(&r, t, len);
-    for (size_t i = 0;; i++) {
-        assert_int_equal(negoex_reader_next(&r, &m), 1);
-        if (i == idx)
-            return m;
-    }
-}
-
 /* Index of the first message of type `type` (fails if none). */
 static size_t tok_find(const uint8_t *t, size_t len, uint32_t type)
 {
-    size_t n = tok_count(t, len);
+    size_t n = tu_msg_count(t, len);
     for (size_t i = 0; i < n; i++)
-        if (tok_msg(t, len, i).type == type)
+        if (tu_msg_at(t, len, i).type == type)
             return i;
     fail_msg("no %s in the token", negoex_message_type_name(type));
     return 0;
@@ -182,7 +156,7 @@ static size_t tok_find(const uint8_t *t, size_t len, uint32_t type)
 /* A copy of the token with messages i < j swapped. */
 static uint8_t *tok_swap(const uint8_t *t, size_t len, size_t i, size_t j)
 {
-    negoex_message a = tok_msg(t, len, i), b = tok_msg(t, len, j);
+    negoex_message a = tu_msg_at(t, len, i), b = tu_msg_at(t, len, j);
     assert_true(a.offset < b.offset);
     uint8_t *o = tu_malloc(len);
     assert_non_null(o);
@@ -206,7 +180,7 @@ static uint8_t *tok_swap(const uint8_t *t, size_t len, size_t i, size_t j)
 /* A copy of the token with message i repeated right after itself. */
 static uint8_t *tok_dup_msg(const uint8_t *t, size_t len, size_t i, size_t *out_len)
 {
-    negoex_message a = tok_msg(t, len, i);
+    negoex_message a = tu_msg_at(t, len, i);
     size_t end = a.offset + a.raw.len;
     uint8_t *o = tu_malloc(len + a.raw.len);
     assert_non_null(o);
@@ -664,14 +638,14 @@ static void test_accept_fail_error_token(void **state)
     uint8_t *t0 = dup_bytes(out, l0);
     assert_int_equal(negoex_context_step(A, t0, l0, &out, &l1), CONT);
     uint8_t *t1 = dup_bytes(out, l1);
-    assert_int_equal(tok_count(t1, l1), 3); /* NEGO + 2 META: no CHALLENGE for the failed optimistic token */
+    assert_int_equal(tu_msg_count(t1, l1), 3); /* NEGO + 2 META: no CHALLENGE for the failed optimistic token */
     assert_int_equal(negoex_context_step(I, t1, l1, &out, &l2), CONT);
     uint8_t *t2 = dup_bytes(out, l2);
     assert_int_equal(negoex_context_step(A, t2, l2, &out, &l3), NEGOEX_ERR_SCHEME_FAILED);
     assert_int_not_equal(l3, 0);
     uint8_t *t3 = dup_bytes(out, l3);
-    assert_int_equal(tok_count(t3, l3), 1);
-    negoex_message m = tok_msg(t3, l3, 0);
+    assert_int_equal(tu_msg_count(t3, l3), 1);
+    negoex_message m = tu_msg_at(t3, l3, 0);
     assert_int_equal(m.type, NEGOEX_CHALLENGE);
     assert_int_equal(m.seq, 8);
     negoex_guid g1 = mech_guid(1), conv;
@@ -962,7 +936,7 @@ static void test_replayed_token(void **state)
     expect_rejected(A, t0, l0, NEGOEX_ERR_SEQUENCE);
 
     /* t2 = AP_REQUEST + VERIFY, then t0's AP_REQUEST again */
-    negoex_message ap = tok_msg(t0, l0, tok_find(t0, l0, NEGOEX_AP_REQUEST));
+    negoex_message ap = tu_msg_at(t0, l0, tok_find(t0, l0, NEGOEX_AP_REQUEST));
     uint8_t *bad = tok_concat(t2, l2, ap.raw.data, ap.raw.len, &lb);
     expect_rejected(A, bad, lb, NEGOEX_ERR_SEQUENCE);
     negoex_error_info err;
@@ -990,7 +964,7 @@ static void test_reordered_messages(void **state)
     expect_rejected(A, sw, l0, NEGOEX_ERR_SEQUENCE);
     negoex_error_info err;
     negoex_context_last_error(A, &err);
-    assert_int_equal(err.offset, tok_msg(t0, l0, 1).offset + 12);
+    assert_int_equal(err.offset, tu_msg_at(t0, l0, 1).offset + 12);
     tu_free(sw);
     /* the first AP_REQUEST before the metadata */
     sw = tok_swap(t0, l0, 1, 3);
@@ -999,7 +973,7 @@ static void test_reordered_messages(void **state)
 
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     /* NEGO, META, META, CHALLENGE, VERIFY: CHALLENGE and VERIFY swapped */
-    assert_int_equal(tok_count(t1, l1), 5);
+    assert_int_equal(tu_msg_count(t1, l1), 5);
     sw = tok_swap(t1, l1, 3, 4);
     expect_rejected(I, sw, l1, NEGOEX_ERR_SEQUENCE);
     tu_free(sw);
@@ -1025,12 +999,12 @@ static void test_duplicated_message(void **state)
     tu_free(d);
     uint8_t *t1 = step_expect(A, t0, l0, CONT, &l1);
     uint8_t *t2 = step_expect(I, t1, l1, CONT, &l2);
-    assert_int_equal(tok_count(t2, l2), 2); /* AP_REQUEST, VERIFY */
+    assert_int_equal(tu_msg_count(t2, l2), 2); /* AP_REQUEST, VERIFY */
     d = tok_dup_msg(t2, l2, 0, &ld);
     expect_rejected(A, d, ld, NEGOEX_ERR_SEQUENCE);
     /* the same AP_REQUEST again with the next SequenceNum: one scheme token
      * per message round, so NEGOEX_ERR_UNEXPECTED_MESSAGE */
-    negoex_message ap = tok_msg(t2, l2, 0);
+    negoex_message ap = tu_msg_at(t2, l2, 0);
     wr32(d + ap.raw.len + 12, ap.seq + 1);
     size_t lcut = 2 * ap.raw.len;
     expect_rejected(A, d, lcut, NEGOEX_ERR_UNEXPECTED_MESSAGE);
@@ -1054,17 +1028,17 @@ static void test_wrong_conversation_id(void **state)
     for (size_t k = 0; k < 2; k++) {
         /* k = 0: a META_DATA with another id; k = 1: the NEGO itself */
         uint8_t *bad = dup_bytes(t0, l0);
-        negoex_message m = tok_msg(t0, l0, k == 0 ? 2 : 0);
+        negoex_message m = tu_msg_at(t0, l0, k == 0 ? 2 : 0);
         bad[m.offset + 24] ^= 0x5a;
         bad[m.offset + 39] ^= 0xa5;
         expect_rejected(A, bad, l0, NEGOEX_ERR_CONVERSATION_ID);
         negoex_context_last_error(A, &err);
-        assert_int_equal(err.offset, tok_msg(t0, l0, k == 0 ? 2 : 1).offset + 24);
+        assert_int_equal(err.offset, tu_msg_at(t0, l0, k == 0 ? 2 : 1).offset + 24);
         tu_free(bad);
     }
     uint8_t *t1 = step_expect(A, t0, l0, DONE, &l1);
     uint8_t *bad = dup_bytes(t1, l1);
-    negoex_message v = tok_msg(t1, l1, tok_find(t1, l1, NEGOEX_VERIFY));
+    negoex_message v = tu_msg_at(t1, l1, tok_find(t1, l1, NEGOEX_VERIFY));
     for (size_t i = 24; i < 40; i++)
         bad[v.offset + i] = (uint8_t)i;
     expect_rejected(I, bad, l1, NEGOEX_ERR_CONVERSATION_ID);
@@ -1116,7 +1090,7 @@ static void test_wrong_role(void **state)
 /* Swaps the two AuthSchemes of the first message (a NEGO) in place. */
 static void swap_nego_schemes(uint8_t *tok, size_t len)
 {
-    negoex_message n = tok_msg(tok, len, 0);
+    negoex_message n = tu_msg_at(tok, len, 0);
     assert_int_equal(negoex_message_structure(n.type), NEGOEX_STRUCT_NEGO);
     assert_int_equal(n.u.nego.auth_scheme_count, 2);
     uint8_t *p = tok + (n.u.nego.auth_schemes - tok);
@@ -1170,13 +1144,13 @@ static void test_downgrade_nego_swap(void **state)
 /* Offset of the checksum value / type of the first VERIFY in a token. */
 static size_t verify_value_offset(const uint8_t *tok, size_t len)
 {
-    negoex_message v = tok_msg(tok, len, tok_find(tok, len, NEGOEX_VERIFY));
+    negoex_message v = tu_msg_at(tok, len, tok_find(tok, len, NEGOEX_VERIFY));
     return (size_t)(v.u.verify.checksum.data - tok);
 }
 
 static size_t verify_type_offset(const uint8_t *tok, size_t len)
 {
-    return tok_msg(tok, len, tok_find(tok, len, NEGOEX_VERIFY)).offset + 64;
+    return tu_msg_at(tok, len, tok_find(tok, len, NEGOEX_VERIFY)).offset + 64;
 }
 
 static void test_bad_checksum(void **state)
@@ -1209,12 +1183,12 @@ static void test_bad_checksum(void **state)
     t0 = step_expect(I, NULL, 0, CONT, &l0);
     t1 = step_expect(A, t0, l0, CONT, &l1);
     uint8_t *t2 = step_expect(I, t1, l1, CONT, &l2);
-    assert_int_equal(tok_msg(t2, l2, 0).type, NEGOEX_AP_REQUEST);
+    assert_int_equal(tu_msg_at(t2, l2, 0).type, NEGOEX_AP_REQUEST);
     bad = dup_bytes(t2, l2);
     bad[verify_value_offset(t2, l2)] ^= 0xff;
     expect_rejected(A, bad, l2, NEGOEX_ERR_CHECKSUM_MISMATCH);
     /* a checksum one byte short */
-    negoex_message v = tok_msg(t2, l2, 1);
+    negoex_message v = tu_msg_at(t2, l2, 1);
     memcpy(bad, t2, l2);
     wr32(bad + v.offset + 72, 11);
     expect_rejected(A, bad, l2, NEGOEX_ERR_CHECKSUM_MISMATCH);
@@ -1284,7 +1258,7 @@ static void test_token_too_large(void **state)
     negoex_config_init(&cfg);
     cfg.max_token_size = l0;
     negoex_context *A = new_ctx(NEGOEX_ROLE_ACCEPTOR, &s, &cfg);
-    negoex_message last = tok_msg(t0, l0, tok_count(t0, l0) - 1);
+    negoex_message last = tu_msg_at(t0, l0, tu_msg_count(t0, l0) - 1);
     uint8_t *big = tok_concat(t0, l0, last.raw.data, last.raw.len, &lb);
     expect_rejected(A, big, lb, NEGOEX_ERR_TOKEN_TOO_LARGE);
     expect_rejected(A, big, l0 + 1, NEGOEX_ERR_TOKEN_TOO_LARGE);
@@ -1376,7 +1350,7 @@ static void test_malformed_token(void **state)
     negoex_error_info err, verr;
 
     uint8_t *bad = dup_bytes(t0, l0);
-    negoex_message m2 = tok_msg(t0, l0, 2);
+    negoex_message m2 = tu_msg_at(t0, l0, 2);
     bad[m2.offset + 3] = 'X'; /* "NEGXEXTS" */
     expect_rejected(A, bad, l0, NEGOEX_ERR_BAD_SIGNATURE);
     negoex_context_last_error(A, &err);
@@ -1385,7 +1359,7 @@ static void test_malformed_token(void **state)
     assert_string_equal(err.field, "Signature");
 
     /* truncated by one byte */
-    negoex_message last = tok_msg(t0, l0, tok_count(t0, l0) - 1);
+    negoex_message last = tu_msg_at(t0, l0, tu_msg_count(t0, l0) - 1);
     expect_rejected(A, t0, l0 - 1, NEGOEX_ERR_MESSAGE_TRUNCATED);
     negoex_context_last_error(A, &err);
     assert_int_equal(err.offset, last.offset + 20);
@@ -1467,7 +1441,7 @@ static void test_verify_other_scheme_ignored(void **state)
     uint8_t *t1 = step_expect(A, tok, lt2, DONE, &l1);
     assert_true(negoex_context_peer_verified(A));
     assert_selected(A, 1);
-    assert_int_equal(tok_msg(t1, l1, 0).seq, 7);
+    assert_int_equal(tu_msg_at(t1, l1, 0).seq, 7);
     negoex_bytes ta = negoex_context_transcript(A);
     assert_int_equal(ta.len, lt2 + l1);
     assert_memory_equal(ta.data, tok, lt2);
@@ -1490,10 +1464,10 @@ static void test_verify_other_scheme_ignored(void **state)
     tok = tok_concat(t0, l0, v, lv, &lt);
     t1 = step_expect(A, tok, lt, CONT, &l1);
     assert_false(negoex_context_peer_verified(A));
-    assert_int_equal(tok_count(t1, l1), 5);
-    assert_int_equal(tok_msg(t1, l1, 0).seq, 5);
-    assert_int_equal(tok_msg(t1, l1, 3).type, NEGOEX_CHALLENGE);
-    assert_int_equal(tok_msg(t1, l1, 4).type, NEGOEX_VERIFY);
+    assert_int_equal(tu_msg_count(t1, l1), 5);
+    assert_int_equal(tu_msg_at(t1, l1, 0).seq, 5);
+    assert_int_equal(tu_msg_at(t1, l1, 3).type, NEGOEX_CHALLENGE);
+    assert_int_equal(tu_msg_at(t1, l1, 4).type, NEGOEX_VERIFY);
     tu_free(v);
     tu_free(tok);
     tu_free(t0);
@@ -1514,7 +1488,7 @@ static void test_too_many_schemes(void **state)
     negoex_context *A = mk(NEGOEX_ROLE_ACCEPTOR, 1, EST, NULL);
     size_t l0;
     uint8_t *t0 = step_expect(I, NULL, 0, CONT, &l0);
-    assert_int_equal(tok_msg(t0, l0, 0).u.nego.auth_scheme_count, 1);
+    assert_int_equal(tu_msg_at(t0, l0, 0).u.nego.auth_scheme_count, 1);
     finish_handshake(A, I, t0, l0);
     tu_free(t0);
     tu_ctx_free(I);
@@ -1623,63 +1597,16 @@ static void test_last_error_every_rejection(void **state)
 /* Allocators                                                                 */
 /* ------------------------------------------------------------------------ */
 
-typedef struct alloc_stats {
-    long live;              /* blocks not yet freed */
-    unsigned long calls;    /* alloc + realloc */
-    unsigned long allocs, frees;
-    unsigned long fail_at;  /* fail this call (1-based); 0 = never */
-    int injected;
-} alloc_stats;
-
-static void *cnt_alloc(size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at) {
-        s->injected = 1;
-        return NULL;
-    }
-    void *p = malloc(size ? size : 1);
-    if (p != NULL) {
-        s->live++;
-        s->allocs++;
-    }
-    return p;
-}
-
-static void *cnt_realloc(void *ptr, size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at) {
-        s->injected = 1;
-        return NULL;
-    }
-    void *p = realloc(ptr, size ? size : 1);
-    if (p != NULL && ptr == NULL) {
-        s->live++;
-        s->allocs++;
-    }
-    return p;
-}
-
-static void cnt_free(void *ptr, void *ud)
-{
-    alloc_stats *s = ud;
-    if (ptr == NULL)
-        return;
-    s->live--;
-    s->frees++;
-    free(ptr);
-}
+/* The counting allocator is testutil's tu_alloc. */
 
 static void test_allocator_balance(void **state)
 {
     (void)state;
-    static alloc_stats st; /* outlives the test: the teardown may free the contexts */
-    memset(&st, 0, sizeof st);
-    negoex_allocator a = {cnt_alloc, cnt_realloc, cnt_free, &st};
+    static tu_alloc st; /* outlives the test: the teardown may free the contexts */
+    tu_alloc_init(&st, 0);
     negoex_config cfg;
     negoex_config_init(&cfg);
-    cfg.allocator = &a;
+    cfg.allocator = &st.a;
     side_cfg s = both_mechs(3, NEGOEX_TEST_KEY_INIT_ALWAYS);
     negoex_context *I = new_ctx(NEGOEX_ROLE_INITIATOR, &s, &cfg);
     negoex_context *A = new_ctx(NEGOEX_ROLE_ACCEPTOR, &s, &cfg);
@@ -1696,7 +1623,7 @@ static void test_allocator_balance(void **state)
 }
 
 /* Creation under the failing allocator: retried once (only one call fails). */
-static negoex_context *oom_ctx(negoex_role role, const side_cfg *s, const negoex_config *cfg, alloc_stats *st)
+static negoex_context *oom_ctx(negoex_role role, const side_cfg *s, const negoex_config *cfg, tu_alloc *st)
 {
     negoex_context *c = NULL;
     int rc = negoex_context_new(&c, role, cfg);
@@ -1731,14 +1658,12 @@ static unsigned oom_sweep(unsigned hops, negoex_test_key_mode keys, int retry)
     unsigned long k;
     unsigned incomplete = 0;
     for (k = 1; k < 5000; k++) {
-        static alloc_stats st; /* outlives the test: the teardown may free the contexts */
-        memset(&st, 0, sizeof st);
-        st.fail_at = k;
-        negoex_allocator a = {cnt_alloc, cnt_realloc, cnt_free, &st};
+        static tu_alloc st; /* outlives the test: the teardown may free the contexts */
+        tu_alloc_init(&st, k);
         rng_state ri = {0}, ra = {0};
         negoex_config cfg;
         negoex_config_init(&cfg);
-        cfg.allocator = &a;
+        cfg.allocator = &st.a;
         cfg.rng = test_rng;
         cfg.rng_ud = &ri;
         negoex_context *ctx[2];
@@ -1762,7 +1687,7 @@ static unsigned oom_sweep(unsigned hops, negoex_test_key_mode keys, int retry)
             if (rc < 0) {
                 if (rc != NEGOEX_ERR_NO_MEMORY && rc != NEGOEX_ERR_SCHEME_FAILED)
                     fail_msg("hops %u retry %d, k=%lu: step failed with %s", hops, retry, k, rc_name(rc));
-                assert_true(st.injected);
+                assert_true(st.failed);
                 t = negoex_context_transcript(ctx[who]);
                 assert_bytes_equal(t.data, t.len, before, before_len);
                 tu_free(before);
@@ -1795,7 +1720,7 @@ static unsigned oom_sweep(unsigned hops, negoex_test_key_mode keys, int retry)
         tu_ctx_free(ctx[1]);
         if (st.live != 0)
             fail_msg("k=%lu: %ld blocks leaked", k, st.live);
-        if (!st.injected)
+        if (!st.failed)
             break; /* k is past the last allocation: done */
     }
     assert_true(k > 20 && k < 5000);

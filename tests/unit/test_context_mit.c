@@ -120,15 +120,6 @@ static const char *rc_name(int rc)
     return b;
 }
 
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
-{
-    uint8_t *c = tu_malloc(n ? n : 1);
-    assert_non_null(c);
-    if (n)
-        memcpy(c, p, n);
-    return c;
-}
-
 /* MIT token NN-dir.negoex of a scenario, or NULL if MIT sent none. */
 static uint8_t *load_mit(const char *dir, unsigned nn, const char *way, size_t *len)
 {
@@ -141,36 +132,6 @@ static uint8_t *load_mit(const char *dir, unsigned nn, const char *way, size_t *
     }
     fclose(f);
     return tu_load_tracked(rel, len);
-}
-
-static int has_verify(const uint8_t *tok, size_t len)
-{
-    negoex_reader r;
-    negoex_message m;
-    negoex_reader_init(&r, tok, len);
-    while (negoex_reader_next(&r, &m) == 1)
-        if (m.type == NEGOEX_VERIFY)
-            return 1;
-    return 0;
-}
-
-static size_t count_msgs(const uint8_t *tok, size_t len)
-{
-    int n = negoex_token_validate(tok, len, NULL);
-    assert_true(n > 0);
-    return (size_t)n;
-}
-
-static negoex_message nth(const uint8_t *tok, size_t len, size_t idx)
-{
-    negoex_reader r;
-    negoex_message m;
-    negoex_reader_init(&r, tok, len);
-    for (size_t i = 0;; i++) {
-        assert_int_equal(negoex_reader_next(&r, &m), 1);
-        if (i == idx)
-            return m;
-    }
 }
 
 static void add_scheme(negoex_context *ctx, int mech, const side_cfg *s)
@@ -259,7 +220,7 @@ static void check_our_verify(const negoex_message *v, const uint8_t *prefix, siz
 static void compare_token(const char *dir, unsigned nn, const uint8_t *ours, size_t olen, const uint8_t *mit,
                           size_t mlen, const uint8_t *prefix, size_t plen, int from_initiator, int same_random)
 {
-    size_t no = count_msgs(ours, olen), nm = count_msgs(mit, mlen);
+    size_t no = tu_msg_count(ours, olen), nm = tu_msg_count(mit, mlen);
     if (no != nm) {
         print_error("%s token %02u: ours has %zu messages, MIT's %zu\n", dir, nn, no, nm);
         for (size_t i = 0; i < no || i < nm; i++) {
@@ -267,16 +228,16 @@ static void compare_token(const char *dir, unsigned nn, const uint8_t *ours, siz
             memset(&a, 0, sizeof a);
             memset(&b, 0, sizeof b);
             if (i < no)
-                a = nth(ours, olen, i);
+                a = tu_msg_at(ours, olen, i);
             if (i < nm)
-                b = nth(mit, mlen, i);
+                b = tu_msg_at(mit, mlen, i);
             print_error("   ours %-24s | MIT %s\n", i < no ? negoex_message_type_name(a.type) : "-",
                         i < nm ? negoex_message_type_name(b.type) : "-");
         }
         fail_msg("%s token %02u: message count differs", dir, nn);
     }
     for (size_t i = 0; i < no; i++) {
-        negoex_message a = nth(ours, olen, i), b = nth(mit, mlen, i);
+        negoex_message a = tu_msg_at(ours, olen, i), b = tu_msg_at(mit, mlen, i);
         if (a.type != b.type || a.seq != b.seq)
             fail_msg("%s token %02u message %zu: ours [%u]%s, MIT's [%u]%s", dir, nn, i, (unsigned)a.seq,
                      negoex_message_type_name(a.type), (unsigned)b.seq, negoex_message_type_name(b.type));
@@ -314,36 +275,6 @@ static void compare_token(const char *dir, unsigned nn, const uint8_t *ours, siz
     }
 }
 
-/* One step of ours; returns rc and a copy of the output (NULL if none). The
- * transcript after a successful step must be the previous one plus in and out. */
-static int step(negoex_context *ctx, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
-{
-    negoex_bytes t = negoex_context_transcript(ctx);
-    uint8_t *before = dup_bytes(t.data, t.len);
-    size_t blen = t.len;
-    const uint8_t *o = NULL;
-    size_t ol = 0;
-    int rc = negoex_context_step(ctx, in, in_len, &o, &ol);
-    *out = ol ? dup_bytes(o, ol) : NULL;
-    *out_len = ol;
-    t = negoex_context_transcript(ctx);
-    if (rc >= 0) {
-        assert_int_equal(t.len, blen + in_len + ol);
-        if (blen)
-            assert_memory_equal(t.data, before, blen);
-        if (in_len)
-            assert_memory_equal(t.data + blen, in, in_len);
-        if (ol)
-            assert_memory_equal(t.data + blen + in_len, o, ol);
-    } else {
-        assert_int_equal(t.len, blen);
-        if (blen)
-            assert_memory_equal(t.data, before, blen);
-    }
-    tu_free(before);
-    return rc;
-}
-
 static void test_acceptor_replay(void **state)
 {
     const replay *s = *state;
@@ -355,7 +286,7 @@ static void test_acceptor_replay(void **state)
 
     uint8_t *out;
     size_t olen;
-    int rc = step(A, t0, l0, &out, &olen);
+    int rc = tu_step_checked(A, t0, l0, &out, &olen);
     if (rc != s->acc_rc)
         fail_msg("%s: our acceptor returned %s on MIT's first token, want %s", s->dir, rc_name(rc),
                  rc_name(s->acc_rc));
@@ -373,7 +304,7 @@ static void test_acceptor_replay(void **state)
     }
 
     /* our reply against MIT's, then MIT's later initiator tokens without VERIFY */
-    uint8_t *prefix = dup_bytes(t0, l0);
+    uint8_t *prefix = tu_dup(t0, l0);
     size_t plen = l0;
     for (unsigned nn = 1;; nn += 2) {
         size_t mlen;
@@ -402,11 +333,11 @@ static void test_acceptor_replay(void **state)
 
         size_t ilen;
         uint8_t *in = load_mit(s->dir, nn + 1, "i2a", &ilen);
-        if (in == NULL || has_verify(in, ilen)) {
+        if (in == NULL || tu_msg_count_type(in, ilen, NEGOEX_VERIFY) != 0) {
             tu_free(in);
             break;
         }
-        rc = step(A, in, ilen, &out, &olen);
+        rc = tu_step_checked(A, in, ilen, &out, &olen);
         if (rc < 0 && rc != NEGOEX_ERR_SCHEME_FAILED)
             fail_msg("%s: our acceptor refused MIT's %02u-i2a: %s", s->dir, nn + 1, rc_name(rc));
         np = tu_malloc(plen + ilen);
@@ -430,7 +361,7 @@ static void test_initiator_replay(void **state)
     uint8_t *mit0 = load_mit(s->dir, 0, "i2a", &l0);
     feed_rng rng = {{0}, 0, 0, 0x40};
     if (mit0 != NULL) {
-        negoex_message n = nth(mit0, l0, 0);
+        negoex_message n = tu_msg_at(mit0, l0, 0);
         memcpy(rng.bytes, n.conversation_id.bytes, 16);
         memcpy(rng.bytes + 16, n.u.nego.random, NEGOEX_RANDOM_LEN);
         rng.len = 16 + NEGOEX_RANDOM_LEN;
@@ -438,7 +369,7 @@ static void test_initiator_replay(void **state)
     negoex_context *I = make(NEGOEX_ROLE_INITIATOR, &s->init, &rng);
     uint8_t *out;
     size_t olen;
-    int rc = step(I, NULL, 0, &out, &olen);
+    int rc = tu_step_checked(I, NULL, 0, &out, &olen);
     if (mit0 == NULL) {
         /* 07: no key, nothing sent */
         assert_int_equal(rc, NEGOEX_ERR_NO_KEY);
@@ -452,7 +383,7 @@ static void test_initiator_replay(void **state)
     /* everything but the NEGO's vector layout is MIT's bytes */
     assert_int_equal(olen, l0);
     assert_memory_equal(out, mit0, 80);
-    assert_memory_equal(out + 96, mit0 + 96, olen - 96 - (has_verify(out, olen) ? 12 : 0));
+    assert_memory_equal(out + 96, mit0 + 96, olen - 96 - (tu_msg_count_type(out, olen, NEGOEX_VERIFY) ? 12 : 0));
 
     uint8_t *prefix = out;
     size_t plen = olen;
@@ -464,7 +395,7 @@ static void test_initiator_replay(void **state)
         size_t alen;
         uint8_t *in = load_mit(s->dir, 1, "a2i", &alen);
         assert_non_null(in);
-        rc = step(I, in, alen, &out, &olen);
+        rc = tu_step_checked(I, in, alen, &out, &olen);
         if (rc != NEGOEX_ERR_NO_COMMON_SCHEME)
             fail_msg("%s: our initiator returned %s on MIT's reply (%zu bytes out), want ERR_NO_COMMON_SCHEME",
                      s->dir, rc_name(rc), olen);
@@ -478,11 +409,11 @@ static void test_initiator_replay(void **state)
     for (unsigned nn = 1;; nn += 2) {
         size_t alen;
         uint8_t *in = load_mit(s->dir, nn, "a2i", &alen);
-        if (in == NULL || has_verify(in, alen)) {
+        if (in == NULL || tu_msg_count_type(in, alen, NEGOEX_VERIFY) != 0) {
             tu_free(in);
             break;
         }
-        rc = step(I, in, alen, &out, &olen);
+        rc = tu_step_checked(I, in, alen, &out, &olen);
         uint8_t *np = tu_malloc(plen + alen);
         assert_non_null(np);
         memcpy(np, prefix, plen);

@@ -158,33 +158,8 @@ typedef struct side {
     const negoex_allocator *alloc; /* for the scheme; NULL = malloc */
 } side;
 
-/* An allocator that counts live blocks. */
-static long live_blocks;
-
-static void *count_alloc(size_t n, void *ud)
-{
-    (void)ud;
-    void *p = malloc(n);
-    live_blocks += p != NULL;
-    return p;
-}
-
-static void *count_realloc(void *p, size_t n, void *ud)
-{
-    (void)ud;
-    void *q = realloc(p, n);
-    live_blocks += p == NULL && q != NULL;
-    return q;
-}
-
-static void count_free(void *p, void *ud)
-{
-    (void)ud;
-    live_blocks -= p != NULL;
-    free(p);
-}
-
-static const negoex_allocator COUNTING = {count_alloc, count_realloc, count_free, NULL};
+/* An allocator that counts live blocks (testutil). */
+static tu_alloc COUNTING;
 
 static void initiator_cfg(side *s)
 {
@@ -302,17 +277,6 @@ static int find_exchange(const uint8_t *tok, size_t len, uint32_t type, negoex_b
     return 0;
 }
 
-static size_t count_type(const uint8_t *tok, size_t len, uint32_t type)
-{
-    negoex_reader r;
-    negoex_message m;
-    size_t n = 0;
-    negoex_reader_init(&r, tok, len);
-    while (negoex_reader_next(&r, &m) == 1)
-        n += m.type == type;
-    return n;
-}
-
 /* The PKU2U message of the first AP_REQUEST / CHALLENGE with TOK_ID tok_id. */
 static int find_pku2u(const uint8_t *tok, size_t len, unsigned tok_id, negoex_pku2u_message *msg)
 {
@@ -426,7 +390,7 @@ static void check_established(side *I, side *A, const char *dev_dns, const char 
     negoex_bytes ti = negoex_context_transcript(I->ctx), ta = negoex_context_transcript(A->ctx);
     assert_int_equal(ti.len, ta.len);
     assert_memory_equal(ti.data, ta.data, ti.len);
-    assert_int_equal(count_type(ti.data, ti.len, NEGOEX_VERIFY), 2);
+    assert_int_equal(tu_msg_count_type(ti.data, ti.len, NEGOEX_VERIFY), 2);
 
     negoex_scheme *si = negoex_context_selected_scheme(I->ctx), *sa = negoex_context_selected_scheme(A->ctx);
     assert_true(negoex_scheme_is_pku2u(si));
@@ -536,8 +500,8 @@ static void run_case(const hs_case *c)
     A.cfg.host_name = HOST;
     A.cfg.service = "TERMSRV";
     if (c->counting) {
-        I.alloc = A.alloc = &COUNTING;
-        live_blocks = 0;
+        tu_alloc_init(&COUNTING, 0);
+        I.alloc = A.alloc = &COUNTING.a;
     }
     open_side(&I, NEGOEX_ROLE_INITIATOR, c->optimistic);
     open_side(&A, NEGOEX_ROLE_ACCEPTOR, c->optimistic);
@@ -556,7 +520,7 @@ static void run_case(const hs_case *c)
     close_side(&I);
     close_side(&A);
     if (c->counting)
-        assert_int_equal(live_blocks, 0);
+        assert_int_equal(COUNTING.live, 0);
 }
 
 static void test_handshakes(void **state)

@@ -60,14 +60,6 @@ static void assert_bytes_equal(const uint8_t *a, size_t alen, const uint8_t *b, 
         assert_memory_equal(a, b, alen);
 }
 
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
-{
-    uint8_t *c = tu_malloc(n ? n : 1);
-    if (n)
-        memcpy(c, p, n);
-    return c;
-}
-
 static uint8_t *cat_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
     uint8_t *c = tu_malloc(alen + blen ? alen + blen : 1);
@@ -685,51 +677,6 @@ static void ctx_add_test_scheme(negoex_context *ctx)
     ctx_add(ctx, s);
 }
 
-/* One context step; the output comes back as a tracked copy. The transcript
- * grows by exactly in and out, or not at all on failure. */
-static int cstep(negoex_context *ctx, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
-{
-    negoex_bytes t = negoex_context_transcript(ctx);
-    uint8_t *before = dup_bytes(t.data, t.len);
-    size_t blen = t.len;
-    const uint8_t *o = NULL;
-    size_t ol = 0;
-    int rc = negoex_context_step(ctx, in, in_len, &o, &ol);
-    *out = ol ? dup_bytes(o, ol) : NULL;
-    *out_len = ol;
-    t = negoex_context_transcript(ctx);
-    if (rc >= 0) {
-        assert_int_equal(t.len, blen + in_len + ol);
-        if (blen)
-            assert_memory_equal(t.data, before, blen);
-        if (in_len)
-            assert_memory_equal(t.data + blen, in, in_len);
-    } else {
-        assert_bytes_equal(t.data, t.len, before, blen);
-    }
-    tu_free(before);
-    return rc;
-}
-
-static negoex_message nth_msg(const uint8_t *tok, size_t len, size_t idx)
-{
-    negoex_reader r;
-    negoex_message m;
-    negoex_reader_init(&r, tok, len);
-    for (size_t i = 0;; i++) {
-        assert_int_equal(negoex_reader_next(&r, &m), 1);
-        if (i == idx)
-            return m;
-    }
-}
-
-static size_t count_msgs(const uint8_t *tok, size_t len)
-{
-    int n = negoex_token_validate(tok, len, NULL);
-    assert_true(n > 0);
-    return (size_t)n;
-}
-
 /*
  * Our token against MIT's for the same leg. `prefix`: the conversation before
  * this token on our side, for our VERIFYs. Every message has MIT's type, seq,
@@ -740,12 +687,12 @@ static size_t count_msgs(const uint8_t *tok, size_t len)
 static size_t compare_token(const uint8_t *ours, size_t olen, const uint8_t *mit, size_t mlen,
                             const uint8_t *prefix, size_t plen, const uint8_t key[32], int from_initiator)
 {
-    assert_int_equal(count_msgs(ours, olen), count_msgs(mit, mlen));
+    assert_int_equal(tu_msg_count(ours, olen), tu_msg_count(mit, mlen));
     assert_int_equal(olen, mlen);
-    uint8_t *patched = dup_bytes(ours, olen);
+    uint8_t *patched = tu_dup(ours, olen);
     size_t ndiff = 0;
-    for (size_t i = 0; i < count_msgs(ours, olen); i++) {
-        negoex_message a = nth_msg(ours, olen, i), b = nth_msg(mit, mlen, i);
+    for (size_t i = 0; i < tu_msg_count(ours, olen); i++) {
+        negoex_message a = tu_msg_at(ours, olen, i), b = tu_msg_at(mit, mlen, i);
         if (a.type != b.type || a.seq != b.seq)
             fail_msg("message %zu: ours [%u]%s, MIT's [%u]%s", i, (unsigned)a.seq, negoex_message_type_name(a.type),
                      (unsigned)b.seq, negoex_message_type_name(b.type));
@@ -792,8 +739,8 @@ static size_t compare_token(const uint8_t *ours, size_t olen, const uint8_t *mit
 static uint8_t *resign_last_verify(const uint8_t *tok, size_t len, const uint8_t *prefix, size_t plen,
                                    const uint8_t key[32], int from_initiator)
 {
-    size_t n = count_msgs(tok, len);
-    negoex_message v = nth_msg(tok, len, n - 1);
+    size_t n = tu_msg_count(tok, len);
+    negoex_message v = tu_msg_at(tok, len, n - 1);
     assert_int_equal(v.type, NEGOEX_VERIFY);
     assert_int_equal(v.offset + v.raw.len, len);
     uint8_t *data = cat_bytes(prefix, plen, tok, v.offset);
@@ -814,7 +761,7 @@ static uint8_t *resign_last_verify(const uint8_t *tok, size_t len, const uint8_t
                                          v.u.verify.checksum_type, v.u.verify.checksum.data, v.u.verify.checksum.len),
                      NEGOEX_OK);
     assert_bytes_equal(rebuilt, rlen, v.raw.data, v.raw.len);
-    uint8_t *out = dup_bytes(tok, len);
+    uint8_t *out = tu_dup(tok, len);
     assert_int_equal(negoex_write_verify(out + v.offset, len - v.offset, &rlen, &h, &v.u.verify.auth_scheme,
                                          (uint32_t)ct, ck, cklen),
                      NEGOEX_OK);
@@ -845,7 +792,7 @@ static void test_mit_acceptor_replay(void **state)
     size_t olen;
     /* the scheme completes on MIT's optimistic AP_REQUEST; MIT's initiator
      * has no key yet, so no VERIFY to wait for but its next one */
-    assert_int_equal(cstep(A, t0, l0, &out, &olen), CONT);
+    assert_int_equal(tu_step_checked(A, t0, l0, &out, &olen), CONT);
     assert_int_equal(negoex_context_peer_verified(A), 0);
     negoex_scheme *sel = negoex_context_selected_scheme(A);
     assert_non_null(sel);
@@ -861,13 +808,13 @@ static void test_mit_acceptor_replay(void **state)
     /* MIT's initiator VERIFY covers MIT's acceptor NEGO bytes, not ours */
     uint8_t *o2;
     size_t o2len;
-    assert_int_equal(cstep(A, t2, l2, &o2, &o2len), NEGOEX_ERR_CHECKSUM_MISMATCH);
+    assert_int_equal(tu_step_checked(A, t2, l2, &o2, &o2len), NEGOEX_ERR_CHECKSUM_MISMATCH);
     assert_null(o2);
     assert_int_equal(negoex_context_is_complete(A), 0);
     /* signed over what our acceptor sent, with MIT's key, it completes us */
     uint8_t *prefix = cat_bytes(t0, l0, out, olen);
     uint8_t *t2b = resign_last_verify(t2, l2, prefix, l0 + olen, c.key, 1);
-    assert_int_equal(cstep(A, t2b, l2, &o2, &o2len), DONE);
+    assert_int_equal(tu_step_checked(A, t2b, l2, &o2, &o2len), DONE);
     assert_null(o2);
     assert_int_equal(negoex_context_peer_verified(A), 1);
     assert_int_equal(negoex_context_is_complete(A), 1);
@@ -899,7 +846,7 @@ static void test_mit_initiator_replay(void **state)
 
     uint8_t *out;
     size_t olen;
-    assert_int_equal(cstep(I, NULL, 0, &out, &olen), CONT);
+    assert_int_equal(tu_step_checked(I, NULL, 0, &out, &olen), CONT);
     assert_int_equal(crng.calls, 2);
     assert_int_equal(srng.calls, 1);
     /* MIT's first token: byte for byte but for the NEGO's vector layout */
@@ -910,7 +857,7 @@ static void test_mit_initiator_replay(void **state)
     assert_memory_equal(out + NEGO_LAYOUT_TO, t0 + NEGO_LAYOUT_TO, l0 - NEGO_LAYOUT_TO);
     {
         /* the differing bytes are exactly the layout: same vectors either way */
-        negoex_message a = nth_msg(out, olen, 0), b = nth_msg(t0, l0, 0);
+        negoex_message a = tu_msg_at(out, olen, 0), b = tu_msg_at(t0, l0, 0);
         assert_int_equal(a.u.nego.auth_scheme_count, b.u.nego.auth_scheme_count);
         assert_memory_equal(a.u.nego.auth_schemes, b.u.nego.auth_schemes, 16u * a.u.nego.auth_scheme_count);
         assert_int_equal(a.u.nego.extension_count, 0);
@@ -920,11 +867,11 @@ static void test_mit_initiator_replay(void **state)
     /* MIT's acceptor VERIFY covers MIT's NEGO layout: rejected, nothing moves */
     uint8_t *o2;
     size_t o2len;
-    assert_int_equal(cstep(I, t1, l1, &o2, &o2len), NEGOEX_ERR_CHECKSUM_MISMATCH);
+    assert_int_equal(tu_step_checked(I, t1, l1, &o2, &o2len), NEGOEX_ERR_CHECKSUM_MISMATCH);
     assert_null(o2);
     /* the same reply signed over our first token with MIT's key: complete */
     uint8_t *t1b = resign_last_verify(t1, l1, out, olen, c.key, 0);
-    assert_int_equal(cstep(I, t1b, l1, &o2, &o2len), DONE);
+    assert_int_equal(tu_step_checked(I, t1b, l1, &o2, &o2len), DONE);
     assert_int_equal(negoex_context_peer_verified(I), 1);
     negoex_scheme *sel = negoex_context_selected_scheme(I);
     assert_non_null(sel);
@@ -957,26 +904,26 @@ static void test_mit_tampered_first_token(void **state)
     uint8_t *out;
     size_t olen;
 
-    uint8_t *bad = dup_bytes(t0, l0);
+    uint8_t *bad = tu_dup(t0, l0);
     const negoex_bytes *mx = &c.meta_i->m.u.exchange.exchange;
     bad[(size_t)(mx->data - c.bytes) + mx->len - 1] ^= 0x20; /* "...initiatoR" */
     negoex_context *A = ctx_new(NEGOEX_ROLE_ACCEPTOR, NULL, NULL, 1);
     ctx_add(A, make_nxtoy(0, 0, 0, NULL, NULL));
-    assert_int_equal(cstep(A, bad, l0, &out, &olen), NEGOEX_ERR_NO_COMMON_SCHEME);
+    assert_int_equal(tu_step_checked(A, bad, l0, &out, &olen), NEGOEX_ERR_NO_COMMON_SCHEME);
     assert_null(out);
     tu_ctx_free(A);
     tu_free(bad);
 
     /* AP_REQUEST "NXTOY-X...": ignored; the reply has no CHALLENGE, no VERIFY */
-    bad = dup_bytes(t0, l0);
+    bad = tu_dup(t0, l0);
     const negoex_bytes *ax = &c.ap_req->m.u.exchange.exchange;
     bad[(size_t)(ax->data - c.bytes) + 6] = 'X';
     A = ctx_new(NEGOEX_ROLE_ACCEPTOR, NULL, NULL, 1);
     ctx_add(A, make_nxtoy(0, 0, 0, NULL, NULL));
-    assert_int_equal(cstep(A, bad, l0, &out, &olen), CONT);
+    assert_int_equal(tu_step_checked(A, bad, l0, &out, &olen), CONT);
     assert_non_null(out);
-    for (size_t i = 0; i < count_msgs(out, olen); i++) {
-        negoex_message m = nth_msg(out, olen, i);
+    for (size_t i = 0; i < tu_msg_count(out, olen); i++) {
+        negoex_message m = tu_msg_at(out, olen, i);
         assert_true(m.type == NEGOEX_ACCEPTOR_NEGO || m.type == NEGOEX_ACCEPTOR_META_DATA);
     }
     assert_int_equal(negoex_context_is_complete(A), 0);
@@ -1037,7 +984,7 @@ static unsigned run_handshake(negoex_context *I, negoex_context *A)
         size_t olen;
         if (steps > 0 && cur == NULL)
             break;
-        int rc = cstep(ctx[who], cur, clen, &out, &olen);
+        int rc = tu_step_checked(ctx[who], cur, clen, &out, &olen);
         if (rc < 0)
             fail_msg("%s step %u: %s", who ? "acceptor" : "initiator", steps, negoex_error_name(rc));
         done[who] = rc == DONE;
@@ -1167,7 +1114,7 @@ static void test_context_mic_before_completion(void **state)
     ctx_add(I, make_nxtoy(0, 0, 1, NULL, NULL));
     uint8_t *out;
     size_t olen;
-    assert_int_equal(cstep(I, NULL, 0, &out, &olen), CONT);
+    assert_int_equal(tu_step_checked(I, NULL, 0, &out, &olen), CONT);
     negoex_buf mic;
     negoex_buf_init(&mic, NULL);
     assert_int_equal(negoex_context_make_mic(I, MECHTYPES_DER, sizeof MECHTYPES_DER, &mic),
@@ -1416,7 +1363,7 @@ static void test_rng_failure(void **state)
     feed_rng bad = {.fail = 1};
     negoex_context *C = ctx_new(NEGOEX_ROLE_INITIATOR, NULL, NULL, 1);
     ctx_add(C, make_nxtoy(0, 0, 0, &bad, NULL));
-    assert_true(cstep(C, NULL, 0, &o, &ol) < 0);
+    assert_true(tu_step_checked(C, NULL, 0, &o, &ol) < 0);
     tu_free(o);
     tu_ctx_free(C);
 }
@@ -1736,7 +1683,7 @@ static void test_context_allocation_sweep(void **state)
                     break;
                 uint8_t *out;
                 size_t olen;
-                int rc = cstep(ctx[who], cur, clen, &out, &olen);
+                int rc = tu_step_checked(ctx[who], cur, clen, &out, &olen);
                 if (rc < 0) {
                     /* NO_COMMON_SCHEME: the context drops a scheme whose
                      * step failed (MIT's fallback), here for want of memory
