@@ -127,6 +127,21 @@ int cli_http_write(int fd, const char *data, size_t len)
     return 0;
 }
 
+void cli_http_linger(int fd)
+{
+    char sink[16384];
+    size_t total = 0;
+    if (shutdown(fd, SHUT_WR) != 0)
+        return;
+    cli_http_timeouts(fd, 1);
+    while (total < CLI_HTTP_MAX_BODY) {
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+    }
+}
+
 void cli_http_timeouts(int fd, int seconds)
 {
     struct timeval tv = {seconds, 0};

@@ -45,6 +45,11 @@ int cli_http_write(int fd, const char *data, size_t len);
 int cli_http_listen(const char *host, const char *port, int *bound);
 /* A connected TCP socket, or -1 after printing an error. */
 int cli_http_dial(const char *host, const char *port);
+/* Before closing a connection whose request was not read to its end: stop
+ * sending, then read and drop what the peer still sends (at most a second
+ * and 1 MiB), so the kernel does not answer it with a reset that could
+ * destroy the error response on its way (a "lingering close"). */
+void cli_http_linger(int fd);
 /* Sets the receive and send timeouts of fd. */
 void cli_http_timeouts(int fd, int seconds);
 

@@ -81,9 +81,13 @@ static void auth_reset(conn_auth *a)
     a->legs = 0;
 }
 
+/* status 0: nothing was answered. */
 static void logline(const conn_auth *a, int status, const char *what)
 {
-    fprintf(stderr, "negoex http-serve: %s: %d %s\n", a->peer, status, what);
+    if (status == 0)
+        fprintf(stderr, "negoex http-serve: %s: - %s\n", a->peer, what);
+    else
+        fprintf(stderr, "negoex http-serve: %s: %d %s\n", a->peer, status, what);
     fflush(stderr);
 }
 
@@ -223,9 +227,10 @@ static int handle(server *srv, conn_auth *a, int fd, const cli_http_head *h, int
     int w = respond(fd, 200, "OK", out, out_len, out_len != 0, body, head_only, closing);
     char line[256];
     char *nl = strchr(body, '\n');
-    /* the first identity line (the UPN), else the scheme line */
-    const char *who = nl != NULL && nl[1] != '\0' ? nl + 1 : body;
-    snprintf(line, sizeof line, "authenticated in %u round trips: %.*s", a->legs, (int)strcspn(who, "\n"), who);
+    /* The first identity line (PKU2U: the UPN), else the scheme line. */
+    const char *who = nl != NULL && nl[1] != '\0' ? nl + 1 : body + strlen("authenticated: ");
+    snprintf(line, sizeof line, "authenticated in %u round trip%s: %.*s", a->legs, a->legs == 1 ? "" : "s",
+             (int)strcspn(who, "\n"), who);
     logline(a, 200, line);
     free(body);
     auth_reset(a);
@@ -280,7 +285,11 @@ static void serve_connection(server *srv, int fd)
                 logline(&a, 400, "connection closed in the middle of a request head");
                 (void)respond(fd, 400, "Bad Request", NULL, 0, 0, BODY_400, 0, 1);
             } else {
-                logline(&a, 408, "read error or timeout");
+                char what[128];
+                snprintf(what, sizeof what, "connection dropped: %s",
+                         errno == EAGAIN || errno == EWOULDBLOCK ? "idle too long" : strerror(errno));
+                logline(&a, 0, what);
+                break; /* nothing answered: not counted as a request */
             }
             counted(srv);
             break;
@@ -300,8 +309,7 @@ static void serve_connection(server *srv, int fd)
             break;
         }
         if (body_len != 0 && cli_http_read_more(&c, head_len + body_len) != CLI_HTTP_READ_OK) {
-            logline(&a, 400, "connection closed in the middle of a request body");
-            counted(srv);
+            logline(&a, 0, "connection dropped in the middle of a request body");
             break;
         }
         int closing = cli_http_wants_close(&h);
@@ -311,6 +319,8 @@ static void serve_connection(server *srv, int fd)
         if (r2 != 0)
             break;
     }
+    if (c.fd >= 0 && !srv->done)
+        cli_http_linger(c.fd);
     auth_reset(&a);
     cli_http_conn_close(&c);
 }
