@@ -189,10 +189,25 @@ static int resolve(const char *host, const char *port, int passive, struct addri
     return 0;
 }
 
-int cli_http_listen(const char *host, const char *port, int *bound)
+static int bind_listen(int fd, const struct addrinfo *ai)
+{
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    return bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0 ? -1 : 0;
+}
+
+static int do_connect(int fd, const struct addrinfo *ai)
+{
+    return connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 ? -1 : 0;
+}
+
+/* The first address of host:port on which a socket can be made and `op`
+ * succeeds (getaddrinfo's order); -1 with errno's text logged otherwise. */
+static int open_first(const char *host, const char *port, int passive, int (*op)(int, const struct addrinfo *),
+                      const char *what)
 {
     struct addrinfo *res, *ai;
-    if (resolve(host, port, 1, &res) != 0)
+    if (resolve(host, port, passive, &res) != 0)
         return -1;
     int fd = -1, err = 0;
     for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
@@ -201,19 +216,23 @@ int cli_http_listen(const char *host, const char *port, int *bound)
             err = errno;
             continue;
         }
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+        if (op(fd, ai) != 0) {
             err = errno;
             close(fd);
             fd = -1;
         }
     }
     freeaddrinfo(res);
-    if (fd < 0) {
-        cli_error("cannot listen on %s port %s: %s", host, port, strerror(err));
+    if (fd < 0)
+        cli_error("cannot %s %s port %s: %s", what, host, port, strerror(err));
+    return fd;
+}
+
+int cli_http_listen(const char *host, const char *port, int *bound)
+{
+    int fd = open_first(host, port, 1, bind_listen, "listen on");
+    if (fd < 0)
         return -1;
-    }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     *bound = 0;
@@ -228,24 +247,5 @@ int cli_http_listen(const char *host, const char *port, int *bound)
 
 int cli_http_dial(const char *host, const char *port)
 {
-    struct addrinfo *res, *ai;
-    if (resolve(host, port, 0, &res) != 0)
-        return -1;
-    int fd = -1, err = 0;
-    for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        cli_error("cannot connect to %s port %s: %s", host, port, strerror(err));
-    return fd;
+    return open_first(host, port, 0, do_connect, "connect to");
 }
