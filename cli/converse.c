@@ -44,9 +44,10 @@ static void usage(FILE *f, const char *cmd)
             cmd, cli_session_usage);
 }
 
-/* Reads the next peer token: skips STATUS lines and empty tokens. 1 = got one,
- * 0 = end of input, -1 = bad line. */
-static int read_token(uint8_t **tok, size_t *len)
+/* Reads the next peer token: skips STATUS lines and empty tokens (unless
+ * want_empty: the peer's acknowledgement of a fragment, MS-SPNG 3.1.5.8,
+ * returned as a token of length 0). 1 = got one, 0 = end of input, -1 = bad line. */
+static int read_token(uint8_t **tok, size_t *len, int want_empty)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -80,6 +81,12 @@ static int read_token(uint8_t **tok, size_t *len)
         }
         if (strncmp(p, "TOKEN ", 6) == 0)
             p += 6;
+        if (want_empty && strcmp(p, "-") == 0) {
+            free(line);
+            *tok = NULL;
+            *len = 0;
+            return 1;
+        }
         if (strcmp(p, "-") == 0 || *p == '\0')
             continue;
         int rc = cli_hex_decode(p, strlen(p), tok, len);
@@ -176,7 +183,7 @@ static int converse(int argc, char **argv, negoex_role role)
         uint8_t *in = NULL;
         size_t in_len = 0;
         if (!first) {
-            int r = read_token(&in, &in_len);
+            int r = read_token(&in, &in_len, sess.sp != NULL && negoex_spnego_fragments_pending(sess.sp) != 0);
             if (r <= 0) {
                 if (r == 0)
                     printf("STATUS ERROR end of input before the conversation completed\n");

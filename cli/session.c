@@ -65,7 +65,15 @@ const char cli_session_usage[] =
     "  --no-negoex            SPNEGO with the app mechanisms only (no NEGOEX context)\n"
     "  --app-policy own|initiator\n"
     "                         acceptor: pick by its own preference (default) or by the\n"
-    "                         initiator's order\n";
+    "                         initiator's order\n"
+    "  --app-retry            acceptor: a user other than --app-user fails retryably\n"
+    "                         (SPNEGO_MECH_RETRY: a Late Fallback retry may follow)\n"
+    "MS-SPNG rev 21.0 (docs/spnego-late-fallback.md):\n"
+    "  --late-fallback        Negotiate Late Fallback (MIC over every list, one retry)\n"
+    "  --fragment-size N      send tokens longer than N bytes in N-byte fragments\n"
+    "                         (N >= 6; the peer answers each with an empty token) and\n"
+    "                         reassemble the peer's (at most 64 per token); without it\n"
+    "                         every input is a whole token\n";
 
 void cli_session_defaults(cli_session_opts *o)
 {
@@ -329,6 +337,21 @@ int cli_session_option(cli_session_opts *o, int argc, char **argv, int *i)
         }
     } else if (strcmp(a, "--no-negoex") == 0) {
         o->no_negoex = 1;
+    } else if (strcmp(a, "--late-fallback") == 0) {
+        o->late_fallback = 1;
+    } else if (strcmp(a, "--app-retry") == 0) {
+        o->app_retry = 1;
+    } else if (strcmp(a, "--fragment-size") == 0) {
+        if ((v = value(argc, argv, i)) == NULL)
+            return -1;
+        char *end = NULL;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*v < '0' || *v > '9' || end == v || *end != '\0' || n < NEGOEX_SPNEGO_FRAGMENT_MIN_SEND ||
+            n > (1u << 20)) {
+            cli_error("--fragment-size takes %u..1048576", NEGOEX_SPNEGO_FRAGMENT_MIN_SEND);
+            return -1;
+        }
+        o->fragment_size = (size_t)n;
     } else if (strcmp(a, "--app-policy") == 0) {
         if ((v = value(argc, argv, i)) == NULL)
             return -1;
@@ -588,6 +611,11 @@ int cli_session_open(const cli_session_opts *o, negoex_role role, cli_session *s
     sc.app_mechs = apps;
     sc.app_mech_count = o->napp;
     sc.acceptor_policy = o->app_policy;
+    sc.late_fallback = o->late_fallback;
+    sc.max_output_token_size = o->fragment_size;
+    /* A side that fragments reassembles too (MS-SPNG 3.1.5.9); off otherwise. */
+    sc.max_input_fragments = o->fragment_size != 0 ? NEGOEX_SPNEGO_REASSEMBLY_MAX_FRAGMENTS : 0;
+    s->toy.unknown_user_retry = o->app_retry;
     sc.role = (int)role;
     if (o->trace) {
         sc.trace = trace_line;

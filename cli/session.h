@@ -65,6 +65,10 @@ typedef struct cli_session_opts {
     const char *app_user;    /* --app-user (initiator; default alice@contoso.test); acceptor: the only one */
     int no_negoex;           /* --no-negoex: SPNEGO with the app mechs only */
     int app_policy;          /* --app-policy own|initiator (NEGOEX_SPNEGO_POLICY_*) */
+    /* MS-SPNG rev 21.0 (docs/spnego-late-fallback.md). */
+    int late_fallback;       /* --late-fallback */
+    size_t fragment_size;    /* --fragment-size N: max_output_token_size (0 = whole tokens) */
+    int app_retry;           /* --app-retry: acceptor's ntlmtoy fails an unknown user retryably */
 } cli_session_opts;
 
 void cli_session_defaults(cli_session_opts *o);

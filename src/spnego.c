@@ -31,6 +31,11 @@
 #define DEFAULT_MAX_TOKEN (((size_t)1 << 20) + ((size_t)64 << 10))
 #define MAX_MECHS 16 /* Windows lists six */
 #define MAX_APPS 15
+#define LF_MAX_LISTS 4 /* init, supportedMechs, retry supportedMechs, retry init */
+#define NEGOEX_BIT (1u << 15) /* excluded[]: NEGOEX (bits 0..14: app mechs) */
+
+/* MS-SPNG 3.1.5.4: the Negotiate Late Fallback mechType 1.3.6.1.4.1.311.2.2.40. */
+#define OID_LATE_FALLBACK NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER
 
 /* What a mechanism of a list is to this side. */
 enum mech_kind { MK_NONE = 0, MK_NEGOEX, MK_APP, MK_OTHER };
@@ -59,6 +64,16 @@ struct sp_state {
     int mic_required;
     int mic_sent;
     int peer_mic_verified;
+    /* Late Fallback (MS-SPNG 1.3.2, 3.1.5.1) */
+    int lf;                 /* both sides use it: supportedMechs went over the wire */
+    int retried;            /* the one retry happened */
+    int awaiting_retry;     /* acceptor: sent the retry reject, waits for a new NegTokenInit */
+    int negoex_used;        /* the NEGOEX context has stepped: it cannot start again */
+    unsigned excluded;      /* mechanisms out of the retry (app index bits, NEGOEX_BIT) */
+    size_t nlists;          /* lists recorded in lf_lists / lf_store */
+    size_t lists_len;
+    uint8_t cur[MAX_MECHS]; /* initiator: the list in force, indices into mechs[] */
+    size_t ncur;
 };
 
 struct negoex_spnego {
@@ -90,6 +105,24 @@ struct negoex_spnego {
     negoex_spnego_token hints;
     int have_hints;
     negoex_error_info last_error;
+
+    /* Late Fallback: every MechTypeList sent or received, in wire order
+     * (st.nlists of them, st.lists_len bytes; later entries are scratch). */
+    negoex_buf lf_store;
+    struct {
+        int field;
+        size_t off, len;
+    } lf_lists[LF_MAX_LISTS];
+    negoex_buf lf_mic; /* scratch: the MIC input */
+
+    /* Fragments (MS-SPNG 3.1.5.6-3.1.5.11). Receiving: one reassembler in
+     * frag_in (reserved to the announced length, at most max_token_size). */
+    negoex_buf frag_in;
+    negoex_spnego_reassembler ra;
+    int ra_busy;
+    /* Sending: out holds the whole token, frag_next of frag_count sent. */
+    size_t frag_count, frag_next;
+    int frag_status;
 };
 
 /* A token being processed: the parsed view and the state it would lead to. */
@@ -103,6 +136,8 @@ struct sp_step {
     negoex_bytes supported_mech;    /* acceptor's first reply (data NULL: none) */
     void *app_work;                 /* the app mech state this step works on */
     int fatal;                      /* the error ends the conversation */
+    const negoex_bytes *sup_mechs;  /* acceptor: supportedMechs [4] of this reply */
+    size_t nsup;
 };
 
 void negoex_spnego_config_init(negoex_spnego_config *cfg)
@@ -236,7 +271,7 @@ static int build_lists(negoex_spnego *sp, const negoex_spnego_config *cfg, int w
         napps_extra += !listed;
     }
     size_t n = nother + napps_extra + (with_negoex ? 1 : 0);
-    if (n == 0 || n > MAX_MECHS)
+    if (n == 0 || n + (cfg->late_fallback != 0) > MAX_MECHS)
         return NEGOEX_ERR_INVALID_ARGUMENT;
     size_t pos = !with_negoex ? SIZE_MAX : cfg->negoex_position < n ? cfg->negoex_position : n - 1;
     size_t k = 0;
@@ -274,6 +309,15 @@ static int build_lists(negoex_spnego *sp, const negoex_spnego_config *cfg, int w
         sp->mechs[k] = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
         sp->mech_kind[k++] = MK_NEGOEX;
     }
+    for (size_t i = 0; i < k; i++)
+        sp->st.cur[i] = (uint8_t)i;
+    sp->st.ncur = k;
+    if (cfg->late_fallback) {
+        /* MS-SPNG 3.1.5.4: the Late Fallback mechType, after the real
+         * mechanisms so that a peer without it never selects it. */
+        sp->mechs[k] = (negoex_bytes){OID_LATE_FALLBACK, NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN};
+        sp->mech_kind[k++] = MK_OTHER;
+    }
     sp->nmechs = k;
     sp->negoex_index = pos;
 
@@ -306,6 +350,8 @@ int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spne
     }
     if (c.max_token_size == 0)
         c.max_token_size = DEFAULT_MAX_TOKEN;
+    if (c.max_output_token_size != 0 && c.max_output_token_size < NEGOEX_SPNEGO_FRAGMENT_MIN_SEND)
+        return NEGOEX_ERR_INVALID_ARGUMENT; /* MS-SPNG 3.1.5.6: "MUST be greater than 5" */
     int rc = check_apps(&c);
     if (rc < 0)
         return rc;
@@ -339,6 +385,9 @@ int negoex_spnego_new(negoex_spnego **out, negoex_context *nx, const negoex_spne
     negoex_buf_init(&sp->mech_list, alloc);
     negoex_buf_init(&sp->out, alloc);
     negoex_buf_init(&sp->hints_store, alloc);
+    negoex_buf_init(&sp->lf_store, alloc);
+    negoex_buf_init(&sp->lf_mic, alloc);
+    negoex_buf_init(&sp->frag_in, alloc);
     sp->st.phase = SP_START;
     rc = build_lists(sp, &c, nx != NULL);
     if (rc < 0) {
@@ -370,6 +419,9 @@ void negoex_spnego_free(negoex_spnego *sp)
     negoex_buf_free(&sp->mech_list);
     negoex_buf_free(&sp->out);
     negoex_buf_free(&sp->hints_store);
+    negoex_buf_free(&sp->lf_store);
+    negoex_buf_free(&sp->lf_mic);
+    negoex_buf_free(&sp->frag_in);
     /* The allocator lives inside the block being wiped. */
     negoex_allocator a = sp->alloc_copy;
     negoex_mem_free_secret(sp->alloc != NULL ? &a : NULL, sp, sizeof *sp);
@@ -419,6 +471,8 @@ static void trace_token(const negoex_spnego *sp, const char *dir, const negoex_s
         ADD(" responseToken=%zu", t->response_token.len);
     if (t->mech_list_mic.data != NULL)
         ADD(" mechListMIC=%zu", t->mech_list_mic.len);
+    if (t->supported_mechs.data != NULL)
+        ADD(" supportedMechs=%zu", t->supported_mech_count);
     if (t->hint_name.data != NULL)
         ADD(" hintName=%zu", t->hint_name.len);
 #undef ADD
@@ -445,7 +499,7 @@ static int put_token(negoex_spnego *sp, const negoex_spnego_fields *f)
     sp->out.len = need;
     if (sp->cfg.trace != NULL) {
         negoex_spnego_token t;
-        if (negoex_spnego_parse(sp->out.data, sp->out.len, &t, NULL) == 0)
+        if (negoex_spnego_parse_ex(sp->out.data, sp->out.len, NEGOEX_SPNEGO_PARSE_LATE_FALLBACK, &t, NULL) == 0)
             trace_token(sp, "sent", &t);
     }
     return NEGOEX_OK;
@@ -475,6 +529,7 @@ static int is_fatal(int code)
     case NEGOEX_ERR_SPNEGO_REJECTED:
     case NEGOEX_ERR_SPNEGO_MECH_AUTH:
     case NEGOEX_ERR_SPNEGO_MECH_FAILED:
+    case NEGOEX_ERR_SPNEGO_MECH_RETRY:
         return 1;
     default:
         return 0;
@@ -490,15 +545,74 @@ static const negoex_spnego_mech_ops *app_ops(const negoex_spnego *sp, const stru
     return sp->apps[ns->app].ops;
 }
 
+/* Records a MechTypeList that went over the wire (Late Fallback MIC input,
+ * MS-SPNG 3.1.5.1), in this step's state: a rejected token drops it. */
+static int record_list(struct sp_step *s, int field, const uint8_t *tlv, size_t len)
+{
+    negoex_spnego *sp = s->sp;
+    struct sp_state *ns = &s->ns;
+    if (ns->nlists >= LF_MAX_LISTS)
+        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, field ? "supportedMechs" : "mechTypes");
+    uint8_t *at;
+    sp->lf_store.len = ns->lists_len;
+    int rc = negoex_buf_reserve(&sp->lf_store, len, &at);
+    if (rc < 0)
+        return rc;
+    memcpy(at, tlv, len);
+    sp->lf_lists[ns->nlists].field = field;
+    sp->lf_lists[ns->nlists].off = ns->lists_len;
+    sp->lf_lists[ns->nlists].len = len;
+    ns->nlists++;
+    ns->lists_len += len;
+    return NEGOEX_OK;
+}
+
+/* What the mechListMIC covers: RFC 4178 5's MechTypeList of the initiator,
+ * or, when both sides use Late Fallback, every list exchanged in wire order
+ * (MS-SPNG 3.1.5.1; encoding: negoex_spnego_late_fallback_mic_input). */
+static int mic_input(struct sp_step *s, const uint8_t **data, size_t *len)
+{
+    negoex_spnego *sp = s->sp;
+    if (!s->ns.lf) {
+        *data = sp->mech_list.data;
+        *len = sp->mech_list.len;
+        return NEGOEX_OK;
+    }
+    negoex_spnego_sent_list l[LF_MAX_LISTS];
+    for (size_t i = 0; i < s->ns.nlists; i++) {
+        l[i].field = sp->lf_lists[i].field;
+        l[i].list = (negoex_bytes){sp->lf_store.data + sp->lf_lists[i].off, sp->lf_lists[i].len};
+    }
+    size_t need = 0;
+    int rc = negoex_spnego_late_fallback_mic_input(NULL, 0, &need, l, s->ns.nlists);
+    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    uint8_t *at;
+    sp->lf_mic.len = 0;
+    if ((rc = negoex_buf_reserve(&sp->lf_mic, need, &at)) < 0)
+        return rc;
+    if ((rc = negoex_spnego_late_fallback_mic_input(at, need, &need, l, s->ns.nlists)) < 0)
+        return rc;
+    sp->lf_mic.len = need;
+    *data = sp->lf_mic.data;
+    *len = need;
+    return NEGOEX_OK;
+}
+
 static int mech_verify_mic(struct sp_step *s, const uint8_t *mic, size_t mic_len)
 {
     negoex_spnego *sp = s->sp;
+    const uint8_t *mi;
+    size_t mi_len;
+    int rc = mic_input(s, &mi, &mi_len);
+    if (rc < 0)
+        return rc;
     if (s->ns.kind == MK_NEGOEX)
-        return negoex_context_verify_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, mic, mic_len);
+        return negoex_context_verify_mic(sp->nx, mi, mi_len, mic, mic_len);
     const negoex_spnego_mech_ops *o = app_ops(sp, &s->ns);
     if (o->verify_mic == NULL || s->app_work == NULL)
         return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
-    int rc = o->verify_mic(s->app_work, sp->mech_list.data, sp->mech_list.len, mic, mic_len);
+    rc = o->verify_mic(s->app_work, mi, mi_len, mic, mic_len);
     if (rc < 0 && rc != NEGOEX_ERR_NO_MEMORY)
         rc = NEGOEX_ERR_SPNEGO_MIC_MISMATCH; /* whatever the mech calls it */
     return rc < 0 ? rc : NEGOEX_OK;
@@ -507,12 +621,17 @@ static int mech_verify_mic(struct sp_step *s, const uint8_t *mic, size_t mic_len
 static int mech_make_mic(struct sp_step *s, negoex_buf *mic)
 {
     negoex_spnego *sp = s->sp;
+    const uint8_t *mi;
+    size_t mi_len;
+    int rc = mic_input(s, &mi, &mi_len);
+    if (rc < 0)
+        return rc;
     if (s->ns.kind == MK_NEGOEX)
-        return negoex_context_make_mic(sp->nx, sp->mech_list.data, sp->mech_list.len, mic);
+        return negoex_context_make_mic(sp->nx, mi, mi_len, mic);
     const negoex_spnego_mech_ops *o = app_ops(sp, &s->ns);
     if (o->get_mic == NULL || s->app_work == NULL)
         return NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED;
-    int rc = o->get_mic(s->app_work, sp->mech_list.data, sp->mech_list.len, mic);
+    rc = o->get_mic(s->app_work, mi, mi_len, mic);
     if (rc < 0 && rc != NEGOEX_ERR_NO_MEMORY && rc != NEGOEX_ERR_CRYPTO)
         rc = NEGOEX_ERR_SPNEGO_MECH_FAILED;
     return rc < 0 ? rc : NEGOEX_OK;
@@ -626,6 +745,8 @@ static int finish_step(struct sp_step *s, int mech_result, const uint8_t *mech_o
         else
             f.neg_state = s->neg_state_out;
         f.supported_mech = s->supported_mech;
+        f.supported_mechs = s->sup_mechs;
+        f.supported_mech_count = s->nsup;
         if (mech_len != 0)
             f.response_token = (negoex_bytes){mech_out, mech_len};
         if (mic.len != 0)
@@ -654,6 +775,7 @@ static int run_negoex(struct sp_step *s, const negoex_bytes *inner, size_t inner
     int rc = negoex_context_step_checked(sp->nx, data, len, &nx_out, &nx_len, step_check, s);
     if (rc >= 0) {
         s->ns.mech_started = 1;
+        s->ns.negoex_used = 1;
         return rc;
     }
     if (sp->last_error.code == rc)
@@ -829,6 +951,9 @@ static int initiator_first(struct sp_step *s, const uint8_t *in, size_t in_len)
     f.mech_type_count = sp->nmechs;
     s->ns.phase = SP_RUNNING;
     int rc;
+    if (sp->cfg.late_fallback &&
+        (rc = record_list(s, NEGOEX_SPNEGO_LIST_MECH_TYPES, sp->mech_list.data, sp->mech_list.len)) < 0)
+        return rc;
     if (sp->mech_kind[0] == MK_OTHER) {
         rc = put_token(sp, &f); /* an optimistic token would be for a mech we cannot run */
     } else {
@@ -847,26 +972,144 @@ static int initiator_first(struct sp_step *s, const uint8_t *in, size_t in_len)
     return rc;
 }
 
+/* The bit of a mechanism in sp_state.excluded. */
+static unsigned mech_bit(int kind, size_t app)
+{
+    return kind == MK_NEGOEX ? NEGOEX_BIT : kind == MK_APP ? 1u << app : 0;
+}
+
+/* Is oid in the MechTypeList TLV list? (Kerberos under either OID counts.) */
+static int list_has(const negoex_bytes *list, const negoex_bytes *oid)
+{
+    negoex_spnego_mech_iter w;
+    negoex_bytes o = {NULL, 0};
+    if (negoex_spnego_mech_list_iter_init(&w, list) != NEGOEX_OK)
+        return 0;
+    while (negoex_spnego_mech_iter_next(&w, &o) == 1)
+        if (same_oid(oid, o.data, o.len) ||
+            (is_krb5_alias(oid->data, oid->len) && is_krb5_alias(o.data, o.len)))
+            return 1;
+    return 0;
+}
+
+/*
+ * Late Fallback retry, initiator side (MS-SPNG 1.3.2; our reading,
+ * docs/spnego-late-fallback.md 4): the acceptor's negState reject carrying
+ * supportedMechs [4] says its mechanism failed non-fatally. We answer with a
+ * new framed NegTokenInit listing, in our order, the mechanisms we can still
+ * run (not the failed one, not a NEGOEX context that has stepped) that the
+ * acceptor named; the optimistic token is for the first. Both lists join the
+ * MIC input. One retry per conversation.
+ */
+static int initiator_retry(struct sp_step *s, const uint8_t *in)
+{
+    negoex_spnego *sp = s->sp;
+    const negoex_spnego_token *t = s->in;
+    struct sp_state *ns = &s->ns;
+    int rc = record_list(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, t->supported_mechs.data, t->supported_mechs.len);
+    if (rc < 0)
+        return rc;
+    if (ns->selected)
+        ns->excluded |= mech_bit(ns->kind, ns->app);
+    if (ns->negoex_used)
+        ns->excluded |= NEGOEX_BIT;
+    negoex_bytes list[MAX_MECHS];
+    size_t n = 0;
+    for (size_t i = 0; i < sp->nmechs; i++) {
+        int kind = sp->mech_kind[i];
+        if (kind == MK_OTHER || (ns->excluded & mech_bit(kind, sp->mech_app[i])) ||
+            !list_has(&t->supported_mechs, &sp->mechs[i]))
+            continue;
+        ns->cur[n] = (uint8_t)i;
+        list[n++] = sp->mechs[i];
+    }
+    if (n == 0) {
+        s->fatal = 1;
+        return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->supported_mechs),
+                         "supportedMechs");
+    }
+    ns->ncur = n;
+    ns->retried = 1;
+    ns->first_reply_seen = 0;
+    ns->selected = 0;
+    ns->sel_oid = (negoex_bytes){NULL, 0};
+    ns->mech_started = 0;
+    ns->mech_complete = 0;
+    ns->peer_completed = 0;
+    ns->mic_sent = 0;
+    ns->peer_mic_verified = 0;
+    ns->mic_required = 1;
+
+    size_t need = 0;
+    rc = negoex_spnego_write_mech_list(NULL, 0, &need, list, n);
+    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    uint8_t *tmp = negoex_mem_alloc(sp->alloc, need);
+    if (tmp == NULL)
+        return NEGOEX_ERR_NO_MEMORY;
+    rc = negoex_spnego_write_mech_list(tmp, need, &need, list, n);
+    if (rc >= 0)
+        rc = record_list(s, NEGOEX_SPNEGO_LIST_MECH_TYPES, tmp, need);
+    negoex_mem_free(sp->alloc, tmp);
+    if (rc < 0)
+        return rc;
+
+    negoex_spnego_fields f;
+    negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_INIT);
+    f.framed = 1;
+    f.mech_types = list;
+    f.mech_type_count = n;
+    ns->kind = sp->mech_kind[ns->cur[0]];
+    ns->app = sp->mech_app[ns->cur[0]];
+    s->init = &f;
+    s->in = NULL;
+    return run_mech(s, NULL, 0, "mechToken");
+}
+
 static int initiator_reply(struct sp_step *s, const uint8_t *in)
 {
     negoex_spnego *sp = s->sp;
     const negoex_spnego_token *t = s->in;
     struct sp_state *ns = &s->ns;
+    if (t->kind == NEGOEX_SPNEGO_NEG_TOKEN_RESP && !t->framed && t->neg_state == NEGOEX_NEG_STATE_REJECT &&
+        t->supported_mechs.data != NULL && ns->lf && !ns->retried)
+        return initiator_retry(s, in);
     int rc = check_later_token(s);
     if (rc < 0)
         return rc;
     int fallback = 0;
+    if (t->supported_mechs.data != NULL && (ns->first_reply_seen || ns->retried || ns->nlists != 1))
+        return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mechs), "supportedMechs");
     if (!ns->first_reply_seen) {
         if (t->neg_state == NEGOEX_NEG_STATE_ABSENT)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "negState");
         if (t->supported_mech.data == NULL)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "supportedMech");
-        size_t found = SIZE_MAX;
-        for (size_t i = 0; i < sp->nmechs && found == SIZE_MAX; i++)
-            if (same_oid(&sp->mechs[i], t->supported_mech.data, t->supported_mech.len))
-                found = i;
+        size_t found = SIZE_MAX, pos = SIZE_MAX;
+        for (size_t i = 0; i < ns->ncur && found == SIZE_MAX; i++)
+            if (same_oid(&sp->mechs[ns->cur[i]], t->supported_mech.data, t->supported_mech.len)) {
+                found = ns->cur[i];
+                pos = i;
+            }
+        if (found == SIZE_MAX && !ns->retried && sp->cfg.late_fallback &&
+            t->supported_mech.len == NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN &&
+            memcmp(t->supported_mech.data, OID_LATE_FALLBACK, t->supported_mech.len) == 0) {
+            /* We listed it, but it is no mechanism to run. */
+            s->fatal = 1;
+            return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->supported_mech),
+                             "supportedMech");
+        }
         if (found == SIZE_MAX)
             return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
+        if (t->supported_mechs.data != NULL) {
+            /* MS-SPNG 3.1.5.1: the acceptor has Late Fallback too. */
+            rc = record_list(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, t->supported_mechs.data,
+                             t->supported_mechs.len);
+            if (rc < 0)
+                return rc;
+            ns->lf = 1;
+            ns->mic_required = 1;
+        }
         if (sp->mech_kind[found] == MK_OTHER) {
             s->fatal = 1;
             return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->supported_mech),
@@ -875,7 +1118,7 @@ static int initiator_reply(struct sp_step *s, const uint8_t *in)
         ns->first_reply_seen = 1;
         ns->selected = 1;
         ns->sel_oid = sp->mechs[found];
-        if (found != 0) {
+        if (pos != 0) {
             /* RFC 4178 3 / 5: the acceptor chose another than our first
              * mechanism; our optimistic token (if any) was discarded, we
              * start the chosen one, and both MICs become mandatory. */
@@ -937,7 +1180,8 @@ struct candidate {
 /* Our mechanisms in the initiator's list, each at its first place, ordered by
  * the policy: our own preference (NEGOEX at negoex_position among the app
  * mechs) or the initiator's order. Returns how many. */
-static size_t candidates(const negoex_spnego *sp, const negoex_spnego_token *t, struct candidate *c)
+static size_t candidates(const negoex_spnego *sp, const negoex_spnego_token *t, unsigned excluded,
+                         struct candidate *c)
 {
     size_t n = 0;
     int have_negoex = 0;
@@ -949,14 +1193,14 @@ static size_t candidates(const negoex_spnego *sp, const negoex_spnego_token *t, 
     for (size_t idx = 0; n < sp->napps + 1 && negoex_spnego_mech_iter_next(&w, &oid) == 1; idx++) {
         struct candidate k = {idx, 0, MK_NONE, 0, oid};
         if (is_negoex_oid(oid.data, oid.len)) {
-            if (sp->nx == NULL || have_negoex)
+            if (sp->nx == NULL || have_negoex || (excluded & NEGOEX_BIT))
                 continue;
             have_negoex = 1;
             k.kind = MK_NEGOEX;
             k.rank = sp->negoex_rank;
         } else {
             size_t app = app_for_oid(sp, oid.data, oid.len, 1);
-            if (app == SIZE_MAX || have_app[app])
+            if (app == SIZE_MAX || have_app[app] || (excluded & (1u << app)))
                 continue;
             have_app[app] = 1;
             k.kind = MK_APP;
@@ -990,6 +1234,51 @@ static negoex_bytes chosen_oid(const negoex_spnego *sp, const struct candidate *
     return (negoex_bytes){OID_KRB5, sizeof OID_KRB5};
 }
 
+/* The mechanisms this acceptor can (still) run, in its preference order:
+ * supportedMechs [4] (MS-SPNG 3.1.5.1). Returns how many. */
+static size_t our_mechs(const negoex_spnego *sp, unsigned excluded, negoex_bytes *out)
+{
+    size_t n = 0;
+    for (size_t r = 0; r <= sp->napps; r++) {
+        if (sp->nx != NULL && r == sp->negoex_rank && !(excluded & NEGOEX_BIT))
+            out[n++] = (negoex_bytes){NEGOEX_OID_DER, NEGOEX_OID_DER_LEN};
+        if (r < sp->napps && !(excluded & (1u << r)))
+            out[n++] = sp->apps[r].oid;
+    }
+    return n;
+}
+
+static int offers_late_fallback(const negoex_spnego_token *t)
+{
+    negoex_spnego_mech_iter w;
+    negoex_bytes oid = {NULL, 0};
+    if (negoex_spnego_mech_iter_init(&w, t) != NEGOEX_OK)
+        return 0;
+    while (negoex_spnego_mech_iter_next(&w, &oid) == 1)
+        if (oid.len == NEGOEX_SPNEGO_LATE_FALLBACK_OID_DER_LEN &&
+            memcmp(oid.data, OID_LATE_FALLBACK, oid.len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes list as a MechTypeList and records it (Late Fallback MIC input). */
+static int record_oids(struct sp_step *s, int field, const negoex_bytes *list, size_t n)
+{
+    negoex_spnego *sp = s->sp;
+    size_t need = 0;
+    int rc = negoex_spnego_write_mech_list(NULL, 0, &need, list, n);
+    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    uint8_t *tmp = negoex_mem_alloc(sp->alloc, need);
+    if (tmp == NULL)
+        return NEGOEX_ERR_NO_MEMORY;
+    rc = negoex_spnego_write_mech_list(tmp, need, &need, list, n);
+    if (rc >= 0)
+        rc = record_list(s, field, tmp, need);
+    negoex_mem_free(sp->alloc, tmp);
+    return rc;
+}
+
 static int acceptor_first(struct sp_step *s, const uint8_t *in)
 {
     negoex_spnego *sp = s->sp;
@@ -998,8 +1287,9 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "NegotiationToken");
     if (!t->framed)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, 0, "InitialContextToken");
+    int retry = s->ns.awaiting_retry;
     struct candidate cand[MAX_APPS + 1];
-    size_t ncand = candidates(sp, t, cand);
+    size_t ncand = candidates(sp, t, s->ns.excluded, cand);
     if (ncand == 0) {
         /* RFC 4178 3.2: nothing we have is listed (and we never take a
          * mechanism the application did not configure). */
@@ -1018,7 +1308,25 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
     memcpy(at, t->mech_types.data, t->mech_types.len);
     sp->mech_list.len = t->mech_types.len;
 
-    const struct sp_state start = s->ns;
+    /* Late Fallback (MS-SPNG 3.1.5.1, 3.1.5.4): every list in wire order;
+     * our first answer to an offer carries supportedMechs [4]. */
+    negoex_bytes sup[MAX_APPS + 1];
+    if (retry || (sp->cfg.late_fallback && offers_late_fallback(t))) {
+        if ((rc = record_list(s, NEGOEX_SPNEGO_LIST_MECH_TYPES, t->mech_types.data, t->mech_types.len)) < 0)
+            return rc;
+    }
+    if (!retry && sp->cfg.late_fallback && offers_late_fallback(t)) {
+        size_t nsup = our_mechs(sp, 0, sup);
+        if ((rc = record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup)) < 0)
+            return rc;
+        s->sup_mechs = sup;
+        s->nsup = nsup;
+        s->ns.lf = 1;
+        s->ns.mic_required = 1;
+    }
+    s->ns.awaiting_retry = 0;
+
+    struct sp_state start = s->ns;
     for (size_t i = 0; i < ncand; i++) {
         const struct candidate *k = &cand[i];
         struct sp_state *ns = &s->ns;
@@ -1049,6 +1357,8 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
             negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
             f.neg_state = s->neg_state_out;
             f.supported_mech = ns->sel_oid;
+            f.supported_mechs = s->sup_mechs;
+            f.supported_mech_count = s->nsup;
             return put_token(sp, &f);
         }
         /* The optimistic NEGOEX token is the initiator's NEGO (+ metadata,
@@ -1057,10 +1367,64 @@ static int acceptor_first(struct sp_step *s, const uint8_t *in)
         rc = run_negoex(s, &t->mech_token, offset_in(in, &t->mech_token));
         if (rc != NEGOEX_ERR_NO_COMMON_SCHEME || i + 1 == ncand)
             return rc;
+        start.negoex_used = 1; /* its context has failed: no Late Fallback retry with it */
         memset(&sp->last_error, 0, sizeof sp->last_error);
         sp->out.len = 0;
     }
     return set_error(sp, NEGOEX_ERR_SPNEGO_NO_COMMON_MECH, offset_in(in, &t->mech_types), "mechTypes");
+}
+
+/* Failures of the selected mechanism that Late Fallback may retry past
+ * (MS-SPNG 1.3.2 "non-fatal"; our list: docs/spnego-late-fallback.md 4). */
+static int is_retryable(int code)
+{
+    return code == NEGOEX_ERR_NO_COMMON_SCHEME || code == NEGOEX_ERR_SPNEGO_MECH_RETRY;
+}
+
+/*
+ * Late Fallback retry, acceptor side: the selected mechanism failed
+ * non-fatally. Instead of a plain reject we send negState reject with
+ * supportedMechs [4] = what we can still run (not the failed mechanism, not
+ * a NEGOEX context that has stepped), and wait for the initiator's new
+ * NegTokenInit. Without anything left, the failure stands.
+ */
+static int acceptor_retry_reject(struct sp_step *s, int code)
+{
+    negoex_spnego *sp = s->sp;
+    struct sp_state *ns = &s->ns;
+    negoex_error_info why = sp->last_error;
+    ns->excluded |= mech_bit(ns->kind, ns->app);
+    if (ns->negoex_used || ns->kind == MK_NEGOEX)
+        ns->excluded |= NEGOEX_BIT;
+    negoex_bytes sup[MAX_APPS + 1];
+    size_t nsup = our_mechs(sp, ns->excluded, sup);
+    if (nsup == 0)
+        return code;
+    int rc = record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup);
+    if (rc < 0) {
+        s->fatal = 0; /* out of memory: the token is rejected, nothing changed */
+        return rc;
+    }
+    negoex_spnego_fields f;
+    negoex_spnego_fields_init(&f, NEGOEX_SPNEGO_NEG_TOKEN_RESP);
+    f.neg_state = NEGOEX_NEG_STATE_REJECT;
+    f.supported_mechs = sup;
+    f.supported_mech_count = nsup;
+    if ((rc = put_token(sp, &f)) < 0) {
+        s->fatal = 0;
+        return rc;
+    }
+    ns->retried = 1;
+    ns->awaiting_retry = 1;
+    ns->selected = 0;
+    ns->sel_oid = (negoex_bytes){NULL, 0};
+    ns->mech_started = 0;
+    ns->mech_complete = 0;
+    ns->mic_sent = 0;
+    ns->peer_mic_verified = 0;
+    s->fatal = 0;
+    sp->last_error = why; /* what caused the retry stays readable */
+    return NEGOEX_OK;
 }
 
 static int acceptor_next(struct sp_step *s, const uint8_t *in)
@@ -1073,7 +1437,10 @@ static int acceptor_next(struct sp_step *s, const uint8_t *in)
     if (t->supported_mech.data != NULL)
         return set_error(sp, NEGOEX_ERR_SPNEGO_UNEXPECTED, offset_in(in, &t->supported_mech), "supportedMech");
     s->neg_state_out = NEGOEX_NEG_STATE_ACCEPT_INCOMPLETE;
-    return continue_mech(s, in);
+    rc = continue_mech(s, in);
+    if (rc < 0 && s->fatal && is_retryable(rc) && s->ns.lf && !s->ns.retried)
+        return acceptor_retry_reject(s, rc);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1087,23 +1454,147 @@ static int is_reject(const uint8_t *in, size_t in_len)
            t.kind == NEGOEX_SPNEGO_NEG_TOKEN_RESP && t.neg_state == NEGOEX_NEG_STATE_REJECT;
 }
 
+static unsigned parse_flags(const negoex_spnego *sp)
+{
+    /* supportedMechs [4] is read only by an initiator that offered Late
+     * Fallback (docs/spnego-late-fallback.md C3). */
+    return is_initiator(sp) && sp->cfg.late_fallback ? NEGOEX_SPNEGO_PARSE_LATE_FALLBACK : 0;
+}
+
+/*
+ * MS-SPNG 3.1.5.9-3.1.5.11: an input whose ASN.1 header announces more than
+ * it holds (or any input while a token is being assembled) goes to the
+ * reassembler. NEGOEX_CONTINUE: more to come; NEGOEX_COMPLETE: *whole is
+ * the token (in frag_in). 0: a whole token, taken as it is. A rejected
+ * fragment changes nothing.
+ */
+static int reassemble(negoex_spnego *sp, const uint8_t *in, size_t in_len, negoex_bytes *whole)
+{
+    if (!sp->ra_busy) {
+        negoex_spnego_fragment_header h;
+        if (negoex_spnego_fragment_parse(in, in_len, &h, NULL) != NEGOEX_OK || h.token_len <= in_len)
+            return 0; /* whole (or not SPNEGO at all: the parser says why) */
+        /* A first fragment: a buffer of exactly the announced size, within
+         * max_token_size (else the reassembler refuses it: TOKEN_TOO_LARGE). */
+        size_t cap = h.token_len <= sp->cfg.max_token_size ? h.token_len : 0;
+        uint8_t *at = NULL;
+        if (cap != 0) {
+            sp->frag_in.len = 0;
+            int rc = negoex_buf_reserve(&sp->frag_in, cap, &at);
+            if (rc < 0)
+                return set_error(sp, rc, 0, "fragment");
+        }
+        negoex_spnego_reassembler saved = sp->ra;
+        if (negoex_spnego_reassembler_init(&sp->ra, at, cap) < 0) {
+            sp->ra = saved;
+            return set_error(sp, NEGOEX_ERR_INVALID_ARGUMENT, 0, "fragment");
+        }
+        sp->ra.max_fragments = sp->cfg.max_input_fragments;
+        sp->ra.max_token = sp->cfg.max_token_size;
+        sp->ra.parse_flags = parse_flags(sp);
+        int rc = negoex_spnego_reassembler_feed(&sp->ra, in, in_len, whole, &sp->last_error);
+        if (rc < 0) {
+            sp->ra = saved;
+            return rc;
+        }
+        sp->ra_busy = rc == NEGOEX_CONTINUE;
+        return rc;
+    }
+    int rc = negoex_spnego_reassembler_feed(&sp->ra, in, in_len, whole, &sp->last_error);
+    if (rc == NEGOEX_COMPLETE)
+        sp->ra_busy = 0;
+    return rc;
+}
+
+/* The next fragment of sp->out (3.1.5.7); the token's status with the last. */
+static int next_fragment(negoex_spnego *sp, const uint8_t **out, size_t *out_len)
+{
+    negoex_bytes v = {NULL, 0};
+    if (negoex_spnego_fragment_get(sp->out.data, sp->out.len, sp->cfg.max_output_token_size, sp->frag_next, &v) < 0)
+        return set_error(sp, NEGOEX_ERR_FAILED, 0, "fragment"); /* cannot happen */
+    sp->frag_next++;
+    *out = v.data;
+    *out_len = v.len;
+    if (sp->frag_next < sp->frag_count)
+        return NEGOEX_CONTINUE;
+    sp->frag_count = sp->frag_next = 0;
+    return sp->frag_status;
+}
+
+static int step_whole(negoex_spnego *sp, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+                      int *rejected);
+
 int negoex_spnego_step(negoex_spnego *sp, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len)
 {
     if (sp == NULL || out == NULL || out_len == NULL || (in == NULL && in_len != 0))
         return NEGOEX_ERR_INVALID_ARGUMENT;
     *out = NULL;
     *out_len = 0;
+    if (sp->frag_count != 0) {
+        /* 3.1.5.8: the peer answers each fragment with an empty token
+         * (step(NULL, 0)); anything else while ours is unsent is refused
+         * and changes nothing. */
+        if (in_len != 0)
+            return set_error(sp, NEGOEX_ERR_SPNEGO_FRAGMENT_PENDING, 0, "token");
+        memset(&sp->last_error, 0, sizeof sp->last_error);
+        return next_fragment(sp, out, out_len);
+    }
     memset(&sp->last_error, 0, sizeof sp->last_error);
-    sp->out.len = 0;
-    if (sp->st.phase == SP_FAILED)
+    if (sp->st.phase == SP_FAILED) {
+        sp->out.len = 0;
         return set_error(sp, NEGOEX_ERR_FAILED, 0, "token");
+    }
+    if (in_len > sp->cfg.max_token_size && !sp->ra_busy) {
+        sp->out.len = 0;
+        return set_error(sp, NEGOEX_ERR_TOKEN_TOO_LARGE, 0, "token");
+    }
+    negoex_spnego_reassembler saved = sp->ra;
+    int was_busy = sp->ra_busy;
+    if (in_len != 0 && sp->st.phase != SP_COMPLETE && sp->cfg.max_input_fragments > 1) {
+        negoex_bytes whole = {NULL, 0};
+        int rc = reassemble(sp, in, in_len, &whole);
+        if (rc < 0)
+            return rc;
+        if (rc == NEGOEX_CONTINUE)
+            return NEGOEX_CONTINUE; /* 3.1.5.11: an empty output token */
+        if (rc == NEGOEX_COMPLETE) {
+            in = whole.data;
+            in_len = whole.len;
+        }
+    }
+    int rejected = 0;
+    int rc = step_whole(sp, in, in_len, out, out_len, &rejected);
+    if (rejected) {
+        /* The whole token was rejected: so is its last fragment. */
+        sp->ra = saved;
+        sp->ra_busy = was_busy;
+        return rc;
+    }
+    if (rc >= 0 && sp->cfg.max_output_token_size != 0 && *out_len > sp->cfg.max_output_token_size &&
+        *out == sp->out.data) {
+        /* FragmentToFit (3.1.5.6, 3.2.5): the token goes out in pieces. */
+        size_t count = 0;
+        if (negoex_spnego_fragment_split(sp->out.data, sp->out.len, sp->cfg.max_output_token_size, &count) ==
+                NEGOEX_OK &&
+            count > 1) {
+            sp->frag_count = count;
+            sp->frag_next = 0;
+            sp->frag_status = rc;
+            return next_fragment(sp, out, out_len);
+        }
+    }
+    return rc;
+}
+
+static int step_whole(negoex_spnego *sp, const uint8_t *in, size_t in_len, const uint8_t **out, size_t *out_len,
+                      int *rejected)
+{
+    sp->out.len = 0;
     if (sp->st.phase == SP_COMPLETE && !is_reject(in, in_len))
         return set_error(sp, NEGOEX_ERR_COMPLETE, 0, "token");
     int initiator_starts = is_initiator(sp) && sp->st.phase == SP_START;
     if (in_len == 0 && !initiator_starts)
         return set_error(sp, NEGOEX_ERR_MISSING_TOKEN, 0, "token");
-    if (in_len > sp->cfg.max_token_size)
-        return set_error(sp, NEGOEX_ERR_TOKEN_TOO_LARGE, 0, "token");
 
     negoex_spnego_token t;
     struct sp_step s;
@@ -1113,9 +1604,11 @@ int negoex_spnego_step(negoex_spnego *sp, const uint8_t *in, size_t in_len, cons
     s.ns = sp->st;
     s.app_work = committed_app(sp, &sp->st);
     if (in_len != 0) {
-        int rc = negoex_spnego_parse(in, in_len, &t, &sp->last_error);
-        if (rc < 0)
+        int rc = negoex_spnego_parse_ex(in, in_len, parse_flags(sp), &t, &sp->last_error);
+        if (rc < 0) {
+            *rejected = 1;
             return rc;
+        }
         trace_token(sp, "received", &t);
         s.in = &t;
     }
@@ -1130,7 +1623,7 @@ int negoex_spnego_step(negoex_spnego *sp, const uint8_t *in, size_t in_len, cons
         rc = initiator_first(&s, in, in_len);
     else if (is_initiator(sp))
         rc = initiator_reply(&s, in);
-    else if (sp->st.phase == SP_START)
+    else if (sp->st.phase == SP_START || sp->st.awaiting_retry)
         rc = acceptor_first(&s, in);
     else
         rc = acceptor_next(&s, in);
@@ -1140,9 +1633,11 @@ int negoex_spnego_step(negoex_spnego *sp, const uint8_t *in, size_t in_len, cons
             set_error(sp, rc, 0, NULL);
         if (!s.fatal) {
             sp->out.len = 0;
+            *rejected = 1;
             return rc; /* the token is rejected; nothing changed */
         }
         sp->st.phase = SP_FAILED;
+        sp->ra_busy = 0; /* 3.1.5.11: a partial token goes with the context */
         if (s.fatal == 2) {
             *out = sp->out.data; /* the acceptor scheme's error token */
             *out_len = sp->out.len;
@@ -1180,7 +1675,22 @@ void negoex_spnego_last_error(const negoex_spnego *sp, negoex_error_info *err)
 
 int negoex_spnego_is_complete(const negoex_spnego *sp)
 {
-    return sp != NULL && sp->st.phase == SP_COMPLETE;
+    return sp != NULL && sp->st.phase == SP_COMPLETE && sp->frag_count == 0;
+}
+
+int negoex_spnego_late_fallback(const negoex_spnego *sp)
+{
+    return sp != NULL && sp->st.lf;
+}
+
+int negoex_spnego_retries(const negoex_spnego *sp)
+{
+    return sp != NULL && sp->st.retried;
+}
+
+size_t negoex_spnego_fragments_pending(const negoex_spnego *sp)
+{
+    return sp != NULL && sp->frag_count > sp->frag_next ? sp->frag_count - sp->frag_next : 0;
 }
 
 int negoex_spnego_mic_required(const negoex_spnego *sp)

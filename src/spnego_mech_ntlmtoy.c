@@ -37,6 +37,7 @@ typedef struct ntlmtoy_state {
     size_t user_len;
     char expected[NEGOEX_NTLMTOY_USER_MAX + 1];
     int have_expected;
+    int unknown_user_retry;
     uint8_t server_nonce[NONCE];
     uint8_t key_i2a[KEY_LEN], key_a2i[KEY_LEN];
     uint8_t out[HDR_LEN + NONCE + 2 + NEGOEX_NTLMTOY_USER_MAX + PROOF_LEN];
@@ -142,6 +143,7 @@ static int tt_create(void *user_data, negoex_role role, void **state)
         memcpy(s->expected, cfg->expected_user, elen);
         s->have_expected = 1;
     }
+    s->unknown_user_retry = cfg->unknown_user_retry != 0;
     *state = s;
     return NEGOEX_OK;
 }
@@ -257,7 +259,7 @@ static int acceptor_step(ntlmtoy_state *s, const uint8_t *in, size_t in_len)
     }
     if (s->have_expected && (strlen(s->expected) != ulen || memcmp(s->expected, user_field + 2, ulen) != 0)) {
         s->phase = S_FAILED;
-        return NEGOEX_ERR_SPNEGO_MECH_AUTH;
+        return s->unknown_user_retry ? NEGOEX_ERR_SPNEGO_MECH_RETRY : NEGOEX_ERR_SPNEGO_MECH_AUTH;
     }
     memcpy(s->user, user_field + 2, ulen);
     s->user[ulen] = '\0';

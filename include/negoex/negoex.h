@@ -125,6 +125,9 @@ typedef enum negoex_error {
     NEGOEX_ERR_SPNEGO_MIC_MISSING = -113,  /* a required mechListMIC did not come */
     NEGOEX_ERR_SPNEGO_MIC_MISMATCH = -114, /* mechListMIC does not verify */
     NEGOEX_ERR_SPNEGO_MIC_UNSUPPORTED = -115, /* MIC required, the scheme cannot make or check one */
+    /* Late Fallback and fragments in the context (docs/spnego-late-fallback.md). */
+    NEGOEX_ERR_SPNEGO_MECH_RETRY = -116,   /* the mechanism failed, a Late Fallback retry may succeed */
+    NEGOEX_ERR_SPNEGO_FRAGMENT_PENDING = -117, /* a peer token came while our fragments remain unsent */
     /* SPNEGO application mechanisms (negoex/spnego_mech.h; docs/spnego-fallback.md). */
     NEGOEX_ERR_SPNEGO_MECH_TOKEN = -119,   /* an application mechanism's token is malformed */
     NEGOEX_ERR_SPNEGO_MECH_AUTH = -120,    /* an application mechanism refused the peer's credentials */

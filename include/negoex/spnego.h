@@ -326,6 +326,33 @@ typedef struct negoex_spnego_config {
      * (NULL = malloc). With nx, nx's role and allocator are used. */
     int role;
     const negoex_allocator *allocator;
+
+    /* MS-SPNG rev 21.0 (docs/spnego-late-fallback.md section 4). */
+    /* Negotiate Late Fallback (1.3.2, 3.1.5.1, 3.1.5.4), off by default.
+     * Initiator: lists the Late Fallback OID after its mechanisms and reads
+     * supportedMechs [4]. Acceptor: answers an offer with supportedMechs.
+     * When both have it: mechListMIC required both ways, over every
+     * exchanged list (negoex_spnego_late_fallback_mic_input), and one retry
+     * after a non-fatal failure (NEGOEX_ERR_NO_COMMON_SCHEME or
+     * NEGOEX_ERR_SPNEGO_MECH_RETRY from the selected mechanism). */
+    int late_fallback;
+    /* FragmentToFit (3.1.5.6-3.1.5.8): 0 = never fragment (default); else
+     * >= NEGOEX_SPNEGO_FRAGMENT_MIN_SEND and every token longer than this
+     * goes out in pieces: step returns the first with NEGOEX_CONTINUE, and
+     * each further step(NULL, 0) (the peer's empty token) the next one; the
+     * token's own status comes with the last. */
+    size_t max_output_token_size;
+    /* Receiving fragments (3.1.5.9-3.1.5.11), off by default like the rest
+     * of rev 21.0: 0 or 1 = every input is a whole token (a truncated one is
+     * a DER error, as RFC 4178 has it); N >= 2 = a token whose header
+     * announces more than the input holds is reassembled from at most N
+     * pieces (NEGOEX_SPNEGO_REASSEMBLY_MAX_FRAGMENTS is a sensible N); while
+     * incomplete, step returns NEGOEX_CONTINUE with an empty output token,
+     * which the caller sends as this side's "empty token". MS-SPNG 3.2.5 /
+     * 3.3.5 make reassembly a MUST for a Windows-compatible peer that
+     * fragments; it is opt-in here because it turns every truncated token
+     * into a pending one. */
+    size_t max_input_fragments;
 } negoex_spnego_config;
 
 NEGOEX_API void negoex_spnego_config_init(negoex_spnego_config *cfg);
@@ -370,6 +397,14 @@ NEGOEX_API NEGOEX_WUR int negoex_spnego_selected_mech(const negoex_spnego *sp, n
 /* The selected application mechanism: its index in cfg->app_mechs and its
  * state (for the caller's own accessors), or -1 / NULL (none, or NEGOEX). */
 NEGOEX_API int negoex_spnego_selected_app(const negoex_spnego *sp);
+
+/* 1 once both sides use Late Fallback (we offered / were offered it and
+ * supportedMechs went over the wire). */
+NEGOEX_API int negoex_spnego_late_fallback(const negoex_spnego *sp);
+/* How many Late Fallback retries this conversation had (0 or 1). */
+NEGOEX_API int negoex_spnego_retries(const negoex_spnego *sp);
+/* Fragments of our last token still to be sent (each on a step(NULL, 0)). */
+NEGOEX_API size_t negoex_spnego_fragments_pending(const negoex_spnego *sp);
 NEGOEX_API void *negoex_spnego_app_state(const negoex_spnego *sp);
 
 #ifdef __cplusplus

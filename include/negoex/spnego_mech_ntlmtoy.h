@@ -45,6 +45,11 @@ typedef struct negoex_ntlmtoy_config {
     const negoex_allocator *allocator; /* NULL = malloc/free */
     negoex_rng_fn rng;         /* nonces; NULL = OpenSSL RAND_bytes */
     void *rng_ud;
+    /* Acceptor: a proven user other than expected_user fails with
+     * NEGOEX_ERR_SPNEGO_MECH_RETRY (non-fatal: Late Fallback may retry with
+     * another mechanism, as for an account this mechanism does not know)
+     * instead of NEGOEX_ERR_SPNEGO_MECH_AUTH. A wrong proof stays MECH_AUTH. */
+    int unknown_user_retry;
 } negoex_ntlmtoy_config;
 
 NEGOEX_API void negoex_ntlmtoy_config_init(negoex_ntlmtoy_config *cfg);
