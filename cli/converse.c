@@ -155,15 +155,9 @@ static int converse(int argc, char **argv, negoex_role role)
     }
     if (cli_session_finish(&o, CLI_SCHEME_TEST) != 0)
         return CLI_EXIT_USAGE;
+    if (cli_session_need_identity(&o, argv[0]) != 0)
+        return CLI_EXIT_USAGE;
     if (o.scheme == CLI_SCHEME_PKU2U) {
-        if (o.cert_file == NULL && o.p12_file == NULL) {
-            cli_error("%s --scheme pku2u needs an identity: --cert FILE [--key FILE] or --p12 FILE", argv[0]);
-            return CLI_EXIT_USAGE;
-        }
-        if (o.ca_file == NULL && o.ca_dir == NULL) {
-            cli_error("%s --scheme pku2u needs trust anchors: --ca FILE|DIR", argv[0]);
-            return CLI_EXIT_USAGE;
-        }
         if (role == NEGOEX_ROLE_INITIATOR && o.target_host == NULL) {
             cli_error("initiate --scheme pku2u needs --target SERVICE/HOST");
             return CLI_EXIT_USAGE;

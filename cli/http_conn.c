@@ -249,3 +249,11 @@ int cli_http_dial(const char *host, const char *port)
 {
     return open_first(host, port, 0, do_connect, "connect to");
 }
+
+int cli_http_send_built(int fd, FILE *f, char **text, size_t *n)
+{
+    int rc = fclose(f) != 0 ? -1 : cli_http_write(fd, *text, *n);
+    free(*text);
+    *text = NULL;
+    return rc;
+}

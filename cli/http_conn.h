@@ -3,6 +3,7 @@
 #define NEGOEX_CLI_HTTP_CONN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "http.h"
 
@@ -40,6 +41,9 @@ void cli_http_consume(cli_http_conn *c, size_t n);
 
 /* Writes all of data; 0 or -1. Never raises SIGPIPE. */
 int cli_http_write(int fd, const char *data, size_t len);
+/* Closes f (an open_memstream over *text / *n), sends what it holds and
+ * frees it; 0 or -1. */
+int cli_http_send_built(int fd, FILE *f, char **text, size_t *n);
 
 /* A listening TCP socket on host:port (port 0: any); *bound gets the port. */
 int cli_http_listen(const char *host, const char *port, int *bound);

@@ -114,13 +114,7 @@ static int send_request(int fd, const url *u, const uint8_t *tok, size_t tok_len
         fputs("\r\n", f);
     }
     fputs("\r\n", f);
-    if (fclose(f) != 0) {
-        free(text);
-        return -1;
-    }
-    int rc = cli_http_write(fd, text, n);
-    free(text);
-    return rc;
+    return cli_http_send_built(fd, f, &text, &n);
 }
 
 static void peer_summary(const cli_session *s, char *buf, size_t cap)
@@ -171,15 +165,9 @@ int cli_http_get(int argc, char **argv)
     }
     if (cli_session_finish(&o, CLI_SCHEME_TEST) != 0)
         return CLI_EXIT_USAGE;
+    if (cli_session_need_identity(&o, "http-get") != 0)
+        return CLI_EXIT_USAGE;
     if (o.scheme == CLI_SCHEME_PKU2U) {
-        if (o.cert_file == NULL && o.p12_file == NULL) {
-            cli_error("http-get --scheme pku2u needs an identity: --cert FILE [--key FILE] or --p12 FILE");
-            return CLI_EXIT_USAGE;
-        }
-        if (o.ca_file == NULL && o.ca_dir == NULL) {
-            cli_error("http-get --scheme pku2u needs trust anchors: --ca FILE|DIR");
-            return CLI_EXIT_USAGE;
-        }
         if (o.host_name != NULL) {
             cli_error("--host names an acceptor; http-get takes --target SERVICE/HOST");
             return CLI_EXIT_USAGE;

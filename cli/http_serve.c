@@ -117,13 +117,7 @@ static int respond(int fd, int status, const char *reason, const uint8_t *token,
     fputs("\r\n", f);
     if (!head_only)
         fputs(body, f);
-    if (fclose(f) != 0) {
-        free(text);
-        return -1;
-    }
-    int rc = cli_http_write(fd, text, n);
-    free(text);
-    return rc;
+    return cli_http_send_built(fd, f, &text, &n);
 }
 
 /* The 200 body: who authenticated (malloc'd). */
@@ -375,16 +369,8 @@ int cli_http_serve(int argc, char **argv)
     }
     if (cli_session_finish(&srv.opts, CLI_SCHEME_TEST) != 0)
         return CLI_EXIT_USAGE;
-    if (srv.opts.scheme == CLI_SCHEME_PKU2U) {
-        if (srv.opts.cert_file == NULL && srv.opts.p12_file == NULL) {
-            cli_error("http-serve --scheme pku2u needs an identity: --cert FILE [--key FILE] or --p12 FILE");
-            return CLI_EXIT_USAGE;
-        }
-        if (srv.opts.ca_file == NULL && srv.opts.ca_dir == NULL) {
-            cli_error("http-serve --scheme pku2u needs trust anchors: --ca FILE|DIR");
-            return CLI_EXIT_USAGE;
-        }
-    }
+    if (cli_session_need_identity(&srv.opts, "http-serve") != 0)
+        return CLI_EXIT_USAGE;
     /* The credentials load now, so a bad file fails at start, not per client. */
     cli_session probe;
     if (cli_session_open(&srv.opts, NEGOEX_ROLE_ACCEPTOR, &probe) != 0)

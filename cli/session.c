@@ -374,6 +374,21 @@ static const char *scheme_name(cli_scheme_kind k)
     return k == CLI_SCHEME_PKU2U ? "pku2u" : k == CLI_SCHEME_NXTOY ? "nxtoy" : "test";
 }
 
+int cli_session_need_identity(const cli_session_opts *o, const char *cmd)
+{
+    if (o->scheme != CLI_SCHEME_PKU2U)
+        return 0;
+    if (o->cert_file == NULL && o->p12_file == NULL) {
+        cli_error("%s --scheme pku2u needs an identity: --cert FILE [--key FILE] or --p12 FILE", cmd);
+        return -1;
+    }
+    if (o->ca_file == NULL && o->ca_dir == NULL) {
+        cli_error("%s --scheme pku2u needs trust anchors: --ca FILE|DIR", cmd);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_session_finish(cli_session_opts *o, cli_scheme_kind dflt)
 {
     if (!o->scheme_given) {

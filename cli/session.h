@@ -83,6 +83,9 @@ int cli_session_option(cli_session_opts *o, int argc, char **argv, int *i);
  * checks the options fit the scheme. Returns 0, or -1 after printing an error.
  */
 int cli_session_finish(cli_session_opts *o, cli_scheme_kind dflt);
+/* PKU2U needs our certificate and trust anchors given (the demo makes its
+ * own); -1 with a message naming cmd otherwise. */
+int cli_session_need_identity(const cli_session_opts *o, const char *cmd);
 
 /* Usage lines for the session options. */
 extern const char cli_session_usage[];

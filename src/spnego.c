@@ -992,6 +992,19 @@ static int list_has(const negoex_bytes *list, const negoex_bytes *oid)
     return 0;
 }
 
+/* Both sides of a Late Fallback retry drop the failed selection the same
+ * way: nothing chosen, started or MIC'd yet, and no second retry. */
+static void forget_selection(struct sp_state *ns)
+{
+    ns->retried = 1;
+    ns->selected = 0;
+    ns->sel_oid = (negoex_bytes){NULL, 0};
+    ns->mech_started = 0;
+    ns->mech_complete = 0;
+    ns->mic_sent = 0;
+    ns->peer_mic_verified = 0;
+}
+
 /*
  * Late Fallback retry, initiator side (MS-SPNG 1.3.2; our reading,
  * docs/spnego-late-fallback.md 4): the acceptor's negState reject carrying
@@ -1029,15 +1042,9 @@ static int initiator_retry(struct sp_step *s, const uint8_t *in)
                          "supportedMechs");
     }
     ns->ncur = n;
-    ns->retried = 1;
+    forget_selection(ns);
     ns->first_reply_seen = 0;
-    ns->selected = 0;
-    ns->sel_oid = (negoex_bytes){NULL, 0};
-    ns->mech_started = 0;
-    ns->mech_complete = 0;
     ns->peer_completed = 0;
-    ns->mic_sent = 0;
-    ns->peer_mic_verified = 0;
     ns->mic_required = 1;
 
     size_t need = 0;
@@ -1414,14 +1421,8 @@ static int acceptor_retry_reject(struct sp_step *s, int code)
         s->fatal = 0;
         return rc;
     }
-    ns->retried = 1;
+    forget_selection(ns);
     ns->awaiting_retry = 1;
-    ns->selected = 0;
-    ns->sel_oid = (negoex_bytes){NULL, 0};
-    ns->mech_started = 0;
-    ns->mech_complete = 0;
-    ns->mic_sent = 0;
-    ns->peer_mic_verified = 0;
     s->fatal = 0;
     sp->last_error = why; /* what caused the retry stays readable */
     return NEGOEX_OK;
