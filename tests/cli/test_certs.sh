@@ -7,12 +7,8 @@
 # usage: sh test_certs.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
 . "$(dirname "$0")/common.sh"
+cli_args "$@"
 
 if ! command -v openssl >/dev/null 2>&1; then
     echo "$0: the openssl tool is needed (scripts/install-deps installs it)" >&2

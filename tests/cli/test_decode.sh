@@ -4,17 +4,11 @@
 # usage: sh test_decode.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
-VEC=$2
+. "$(dirname "$0")/common.sh"
+cli_args "$@"
 WIN=$VEC/windows/negoex
 CONV=3b29075a-f391-af33-a1b4-a212249d7cb4
 PKU2U=0d53335c-f9ea-4d0d-b2ec-4ae3786ec308
-
-. "$(dirname "$0")/common.sh"
 
 # --- dispatch and usage ---------------------------------------------------
 for h in --help -h help; do

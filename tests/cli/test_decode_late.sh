@@ -6,22 +6,14 @@
 # usage: sh test_decode_late.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
-VEC=$2
 . "$(dirname "$0")/common.sh"
+cli_args "$@"
 
 KRB=2a864886f712010202
 NTLM=2b06010401823702020a
 LATE=2b060104018237020228
 IAKERB=2b0601050205
 
-from_hex() { # hex-string > file
-    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"
-}
 # split_lines FILE N ENC: the file's bytes, N per line, as hex or base64 (or "negotiate": header lines)
 split_lines() {
     "$PY" - "$1" "$2" "$3" <<'PYEOF'

@@ -8,12 +8,8 @@
 # usage: sh test_decode_pku2u.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
-VEC=$2
+. "$(dirname "$0")/common.sh"
+cli_args "$@"
 WIN=$VEC/windows/negoex
 PK=$VEC/windows/pku2u
 WSP=$VEC/windows/spnego
@@ -28,8 +24,6 @@ P2P_2022='CN=MS-Organization-P2P-Access [2022]'
 TSPK='CN=Token Signing Public Key'
 CLIENT='AzureAD\MS-Organization-P2P-Access [2022]\S-1-12-1-3653211022-1339006422-2627573900-1560734919'
 ETYPES='[18, 17, 23, 24, -135]'
-
-. "$(dirname "$0")/common.sh"
 
 # negoex_msg TYPE SEQ SCHEME-GUID PAYLOAD-FILE > file: one NEGOEX exchange
 # message (MS-NEGOEX 2.2.6.4: 40-byte header, AuthScheme, Exchange vector at

@@ -6,31 +6,12 @@
 # usage: sh test_decode_spnego.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
-VEC=$2
+. "$(dirname "$0")/common.sh"
+cli_args "$@"
 MIT=$VEC/mit/scenarios
 WSP=$VEC/windows/spnego
 NEGOEX_OID=1.3.6.1.4.1.311.2.2.30
 NTLM_OID=1.3.6.1.4.1.311.2.2.10
-
-. "$(dirname "$0")/common.sh"
-
-to_hex() { # file: plain lowercase hex, 60 digits a line (xxd -p when present)
-    if command -v xxd >/dev/null 2>&1; then
-        xxd -p "$1"
-    else
-        od -An -v -tx1 "$1" | tr -d ' \n' | fold -w 60
-        echo
-    fi
-}
-
-from_hex() { # hex-string > file
-    "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"
-}
 
 b64_line() { # file: base64 on one line, no newline
     base64 "$1" | tr -d '\n'

@@ -9,17 +9,12 @@
 # usage: sh test_pku2u_cli.sh <path-to-negoex> <vectors-dir>
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh $0 <path-to-negoex> <vectors-dir>" >&2
-    exit 2
-fi
-NEGOEX=$1
-VECTORS=$2
 . "$(dirname "$0")/common.sh"
+cli_args "$@"
 
 # A hung conversation must fail the test, not the CI job.
-TIMEOUT=
-if command -v timeout >/dev/null 2>&1; then TIMEOUT="timeout 120"; fi
+PAIR_TIMEOUT=
+if command -v timeout >/dev/null 2>&1; then PAIR_TIMEOUT="timeout 120"; fi
 
 expect_out_re() { # what extended-regex (stdout)
     if grep -qE -- "$2" "$TMP/out"; then ok; else bad "$1: stdout lacks /$2/"; fi
@@ -163,25 +158,12 @@ expect_rc "certs (another PKI)" 0
 mkdir "$TMP/cadir"
 cp "$TMP/pki/ca.pem" "$TMP/cadir/"
 
-# converse "INITIATOR OPTIONS" "ACCEPTOR OPTIONS": runs both, wired through two
-# fifos; their stdout in $TMP/i.log / $TMP/a.log, exit codes in $irc / $arc.
+# converse "INITIATOR OPTIONS" "ACCEPTOR OPTIONS": fifo_pair (common.sh) of
+# initiate and accept; their stdout in $TMP/pair.i / $TMP/pair.a, stderr in
+# $TMP/pair.ierr / $TMP/pair.aerr, exit codes in $irc / $arc.
 converse() {
-    rm -f "$TMP/i2a" "$TMP/a2i" "$TMP/irc" "$TMP/arc"
-    mkfifo "$TMP/i2a" "$TMP/a2i"
-    # The acceptor side drains what is left after it ends, so the
-    # initiator's last lines never meet a closed pipe. Its tee writes the
-    # log before the fifo: an initiator that has already failed and gone
-    # must not cost the acceptor's last line.
-    # shellcheck disable=SC2086
-    { { $TIMEOUT "$NEGOEX" accept $2; echo "$?" >"$TMP/arc"; cat >/dev/null; } <"$TMP/i2a" |
-        tee "$TMP/a2i" >"$TMP/a.log"; } 2>"$TMP/a.err" &
-    apid=$!
-    # shellcheck disable=SC2086
-    { $TIMEOUT "$NEGOEX" initiate $1; echo "$?" >"$TMP/irc"; } <"$TMP/a2i" 2>"$TMP/i.err" |
-        tee "$TMP/i.log" >"$TMP/i2a"
-    wait "$apid"
-    irc=$(cat "$TMP/irc")
-    arc=$(cat "$TMP/arc")
+    fifo_pair "$TMP/pair" "$NEGOEX initiate $1" "$NEGOEX accept $2"
+    arc=$aexit
 }
 
 expect_log_line() { # what log regex
@@ -198,62 +180,62 @@ I_ID="--scheme pku2u --cert $P/user.pem --key $P/user.key"
 A_ID="--scheme pku2u --cert $P/device.pem --key $P/device.key"
 
 converse "$I_ID --ca $P/ca.pem --target TERMSRV/localhost" "$A_ID --ca $P/ca.pem"
-if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "pair: exit codes initiator $irc acceptor $arc: $(cat "$TMP/i.err" "$TMP/a.err")"; fi
-expect_count "pair: the initiator sends 3 tokens" "STATUS CONTINUE" "$TMP/i.log" 3
-expect_log_line "pair: the initiator completes" "$TMP/i.log" '^STATUS COMPLETE$'
-expect_log_line "pair: the initiator's peer DNS" "$TMP/i.log" '^PEER DNS localhost$'
-expect_last_line "pair: the initiator's peer subject" "$TMP/i.log" "PEER SUBJECT $device_subject"
-expect_count "pair: no UPN for a device" "PEER UPN" "$TMP/i.log" 0
-expect_log_line "pair: the acceptor completes" "$TMP/a.log" '^STATUS COMPLETE$'
-expect_log_line "pair: the acceptor's peer UPN" "$TMP/a.log" '^PEER UPN alice@contoso\.test$'
-expect_log_line "pair: the acceptor's peer Kerberos name" "$TMP/a.log" '^PEER KRB-NAME AzureAD\\alice@contoso\.test$'
-expect_last_line "pair: the acceptor's peer subject" "$TMP/a.log" "PEER SUBJECT $user_subject"
-expect_log_line "pair: the first token is GSS-framed SPNEGO" "$TMP/i.log" '^TOKEN 6082'
+if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "pair: exit codes initiator $irc acceptor $arc: $(cat "$TMP/pair.ierr" "$TMP/pair.aerr")"; fi
+expect_count "pair: the initiator sends 3 tokens" "STATUS CONTINUE" "$TMP/pair.i" 3
+expect_log_line "pair: the initiator completes" "$TMP/pair.i" '^STATUS COMPLETE$'
+expect_log_line "pair: the initiator's peer DNS" "$TMP/pair.i" '^PEER DNS localhost$'
+expect_last_line "pair: the initiator's peer subject" "$TMP/pair.i" "PEER SUBJECT $device_subject"
+expect_count "pair: no UPN for a device" "PEER UPN" "$TMP/pair.i" 0
+expect_log_line "pair: the acceptor completes" "$TMP/pair.a" '^STATUS COMPLETE$'
+expect_log_line "pair: the acceptor's peer UPN" "$TMP/pair.a" '^PEER UPN alice@contoso\.test$'
+expect_log_line "pair: the acceptor's peer Kerberos name" "$TMP/pair.a" '^PEER KRB-NAME AzureAD\\alice@contoso\.test$'
+expect_last_line "pair: the acceptor's peer subject" "$TMP/pair.a" "PEER SUBJECT $user_subject"
+expect_log_line "pair: the first token is GSS-framed SPNEGO" "$TMP/pair.i" '^TOKEN 6082'
 # STATUS / PEER order: TOKEN, STATUS COMPLETE, then the PEER lines
-sed -n '/^STATUS COMPLETE$/,$p' "$TMP/a.log" | cut -d' ' -f1-2 | tr '\n' ' ' >"$TMP/tail"
+sed -n '/^STATUS COMPLETE$/,$p' "$TMP/pair.a" | cut -d' ' -f1-2 | tr '\n' ' ' >"$TMP/tail"
 if [ "$(cat "$TMP/tail")" = "STATUS COMPLETE PEER UPN PEER KRB-NAME PEER SUBJECT " ]; then ok; else bad "pair: acceptor tail '$(cat "$TMP/tail")'"; fi
 
 # the optimistic form (either side may be told; both are here), PKCS#12, a CA directory, --host
 converse "--p12 $P/user.p12 --password secret --ca $TMP/cadir --target TERMSRV/localhost --optimistic" \
     "--p12 $P/device.p12 --password secret --ca $TMP/cadir --host localhost --optimistic"
-if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "p12: exit codes initiator $irc acceptor $arc: $(cat "$TMP/i.err" "$TMP/a.err")"; fi
-expect_count "p12 optimistic: 2 round trips" "STATUS CONTINUE" "$TMP/i.log" 2
-expect_log_line "p12: the acceptor's peer UPN" "$TMP/a.log" '^PEER UPN alice@contoso\.test$'
-expect_log_line "p12: the initiator's peer DNS" "$TMP/i.log" '^PEER DNS localhost$'
+if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "p12: exit codes initiator $irc acceptor $arc: $(cat "$TMP/pair.ierr" "$TMP/pair.aerr")"; fi
+expect_count "p12 optimistic: 2 round trips" "STATUS CONTINUE" "$TMP/pair.i" 2
+expect_log_line "p12: the acceptor's peer UPN" "$TMP/pair.a" '^PEER UPN alice@contoso\.test$'
+expect_log_line "p12: the initiator's peer DNS" "$TMP/pair.i" '^PEER DNS localhost$'
 
 # HTTP Negotiate lines and group 14
 converse "$I_ID --ca $P/ca.pem --target TERMSRV/localhost --http --dh-group 14" "$A_ID --ca $P/ca.pem --http --dh-group 14"
 if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "http: exit codes initiator $irc acceptor $arc"; fi
-expect_log_line "http: Negotiate lines" "$TMP/i.log" '^Negotiate YII'
-expect_log_line "http: PEER line" "$TMP/a.log" '^PEER UPN alice@contoso\.test$'
+expect_log_line "http: Negotiate lines" "$TMP/pair.i" '^Negotiate YII'
+expect_log_line "http: PEER line" "$TMP/pair.a" '^PEER UPN alice@contoso\.test$'
 
 # the acceptor does not trust the user's CA: it says CERT_UNTRUSTED and
 # answers a KRB-ERROR, which the initiator reports as PKU2U_KRB_ERROR
 converse "$I_ID --ca $P/ca.pem --target TERMSRV/localhost" "$A_ID --ca $TMP/other/ca.pem"
 if [ "$irc" = 1 ] && [ "$arc" = 1 ]; then ok; else bad "acceptor's wrong CA: exit codes initiator $irc acceptor $arc"; fi
-expect_last_line "acceptor's wrong CA: acceptor" "$TMP/a.log" \
+expect_last_line "acceptor's wrong CA: acceptor" "$TMP/pair.a" \
     "STATUS ERROR CERT_UNTRUSTED: certificate does not chain to a trust anchor (initiator certificate chain); sent KRB-ERROR 62 KDC_ERR_CLIENT_NOT_TRUSTED"
-expect_last_line "acceptor's wrong CA: initiator" "$TMP/i.log" \
+expect_last_line "acceptor's wrong CA: initiator" "$TMP/pair.i" \
     "STATUS ERROR PKU2U_KRB_ERROR: the peer answered with a KRB-ERROR: 62 KDC_ERR_CLIENT_NOT_TRUSTED, e-text \"CERT_UNTRUSTED: initiator certificate chain\""
-expect_count "acceptor's wrong CA: no PEER line" "PEER" "$TMP/a.log" 0
+expect_count "acceptor's wrong CA: no PEER line" "PEER" "$TMP/pair.a" 0
 
 # the initiator does not trust the device's CA: CERT_UNTRUSTED; it rejects in SPNEGO
 converse "$I_ID --ca $TMP/other/ca.pem --target TERMSRV/localhost" "$A_ID --ca $P/ca.pem"
 if [ "$irc" = 1 ] && [ "$arc" = 1 ]; then ok; else bad "initiator's wrong CA: exit codes initiator $irc acceptor $arc"; fi
-expect_last_line "initiator's wrong CA: initiator" "$TMP/i.log" \
+expect_last_line "initiator's wrong CA: initiator" "$TMP/pair.i" \
     "STATUS ERROR CERT_UNTRUSTED: certificate does not chain to a trust anchor (acceptor certificate chain)"
-expect_log_line "initiator's wrong CA: acceptor" "$TMP/a.log" '^STATUS ERROR SPNEGO_REJECTED: '
-expect_count "initiator's wrong CA: no PEER line" "PEER" "$TMP/i.log" 0
+expect_log_line "initiator's wrong CA: acceptor" "$TMP/pair.a" '^STATUS ERROR SPNEGO_REJECTED: '
+expect_count "initiator's wrong CA: no PEER line" "PEER" "$TMP/pair.i" 0
 
 # a target the acceptor is not
 converse "$I_ID --ca $P/ca.pem --target TERMSRV/elsewhere" "$A_ID --ca $P/ca.pem --host localhost"
 if [ "$irc" = 1 ] && [ "$arc" = 1 ]; then ok; else bad "wrong target: exit codes initiator $irc acceptor $arc"; fi
-expect_log_line "wrong target: acceptor" "$TMP/a.log" '^STATUS ERROR PKU2U_TARGET: .*; sent KRB-ERROR 7 KDC_ERR_S_PRINCIPAL_UNKNOWN$'
-expect_log_line "wrong target: initiator" "$TMP/i.log" '^STATUS ERROR PKU2U_KRB_ERROR: .*: 7 KDC_ERR_S_PRINCIPAL_UNKNOWN, e-text "PKU2U_TARGET: '
+expect_log_line "wrong target: acceptor" "$TMP/pair.a" '^STATUS ERROR PKU2U_TARGET: .*; sent KRB-ERROR 7 KDC_ERR_S_PRINCIPAL_UNKNOWN$'
+expect_log_line "wrong target: initiator" "$TMP/pair.i" '^STATUS ERROR PKU2U_KRB_ERROR: .*: 7 KDC_ERR_S_PRINCIPAL_UNKNOWN, e-text "PKU2U_TARGET: '
 
 # the published Windows-shaped identities (expired): with --time inside their
 # validity they authenticate; at the real time the acceptor finds them expired
-KC=$VECTORS/windows/keys_certs
+KC=$VEC/windows/keys_certs
 if [ -f "$KC/devmachine_p2p_client_cert_s7_2022-10-23.der" ]; then
     WKEY=$KC/devmachine_device_rsa_private_key_pkcs1.der
     WCA=$KC/p2p_ca_MS-Organization-P2P-Access_2022.der
@@ -261,13 +243,13 @@ if [ -f "$KC/devmachine_p2p_client_cert_s7_2022-10-23.der" ]; then
     WA="--scheme pku2u --cert $KC/devmachine_p2p_server_cert_2022-10-23.der --key $WKEY --ca $WCA"
     converse "$WI --time 1666561500" "$WA --time 1666561500"
     if [ "$irc" = 0 ] && [ "$arc" = 0 ]; then ok; else bad "Windows identities: exit codes initiator $irc acceptor $arc"; fi
-    expect_log_line "Windows identities: the device" "$TMP/i.log" '^PEER DNS 192\.168\.0\.109$'
-    expect_log_line "Windows identities: the user" "$TMP/a.log" '^PEER UPN s7@dataans\.com$'
-    expect_log_line "Windows identities: the Kerberos name" "$TMP/a.log" '^PEER KRB-NAME AzureAD\\s7@dataans\.com$'
+    expect_log_line "Windows identities: the device" "$TMP/pair.i" '^PEER DNS 192\.168\.0\.109$'
+    expect_log_line "Windows identities: the user" "$TMP/pair.a" '^PEER UPN s7@dataans\.com$'
+    expect_log_line "Windows identities: the Kerberos name" "$TMP/pair.a" '^PEER KRB-NAME AzureAD\\s7@dataans\.com$'
     converse "$WI" "$WA"
-    expect_last_line "expired: acceptor" "$TMP/a.log" \
+    expect_last_line "expired: acceptor" "$TMP/pair.a" \
         "STATUS ERROR CERT_EXPIRED: certificate expired (initiator certificate chain); sent KRB-ERROR 71 KDC_ERR_INVALID_CERTIFICATE"
-    expect_log_line "expired: initiator" "$TMP/i.log" '^STATUS ERROR PKU2U_KRB_ERROR: .*: 71 KDC_ERR_INVALID_CERTIFICATE, e-text "CERT_EXPIRED: '
+    expect_log_line "expired: initiator" "$TMP/pair.i" '^STATUS ERROR PKU2U_KRB_ERROR: .*: 71 KDC_ERR_INVALID_CERTIFICATE, e-text "CERT_EXPIRED: '
 else
     echo "note: $KC missing; the Windows identity cases are skipped" >&2
 fi

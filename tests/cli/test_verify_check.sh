@@ -7,9 +7,9 @@
 # wrong key (no match, exit 1), the JSON and the usage errors (exit 2).
 # usage: sh test_verify_check.sh NEGOEX VECTORS
 set -u
-NEGOEX=$1
-V=$2/mit
 . "$(dirname "$0")/common.sh"
+cli_args "$@"
+V=$VEC/mit
 
 K1=0100000000000000000000000000000000000000000000000000000000000000 # MIT's test mechanism:
 K0=0000000000000000000000000000000000000000000000000000000000000000 # initiator, acceptor key

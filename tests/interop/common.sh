@@ -1,9 +1,11 @@
-# Shared by the interop scripts (test_interop.sh, test_interop_pku2u.sh):
-# sourced after they set NEGOEX, MIT_PEER, MODULE and RELAY from their
-# arguments. POSIX sh.
+# Shared by the interop scripts (test_interop.sh, test_interop_pku2u.sh,
+# test_interop_fallback.sh, test_http.sh): sourced after they set NEGOEX,
+# MIT_PEER, MODULE and RELAY (test_interop_fallback.sh: no RELAY) from their
+# arguments; test_http.sh takes only the CLI tests' part. POSIX sh.
 
 # The python3 (PY), the scratch directory TMP (removed on exit), the
-# counters and ok / bad are the CLI tests' (tests/cli/common.sh).
+# counters, ok / bad / check and the fifo runner fifo_pair are the CLI
+# tests' (tests/cli/common.sh).
 . "$(dirname "$0")/../cli/common.sh"
 
 # interop_setup: decides whether MIT takes part (WITH_MIT: 0 when MIT_PEER
@@ -15,7 +17,10 @@ interop_setup() {
         WITH_MIT=0
     fi
     [ -x "$NEGOEX" ] || { echo "$0: $NEGOEX is not an executable" >&2; exit 2; }
-    [ -r "$RELAY" ] || { echo "$0: cannot read $RELAY" >&2; exit 2; }
+    # RELAY: only the scripts that use relay.py set it
+    if [ -n "${RELAY:-}" ]; then
+        [ -r "$RELAY" ] || { echo "$0: cannot read $RELAY" >&2; exit 2; }
+    fi
     if [ "$WITH_MIT" = 1 ]; then
         [ -x "$MIT_PEER" ] || { echo "$0: $MIT_PEER is not an executable" >&2; exit 2; }
         [ -r "$MODULE" ] || { echo "$0: cannot read $MODULE" >&2; exit 2; }

@@ -47,9 +47,6 @@ MODULE=$2
 ASAN_RT=${3:-}
 [ -x "$NEGOEX" ] || { echo "$0: $NEGOEX is not an executable" >&2; exit 2; }
 case $NEGOEX in /*) ;; *) NEGOEX=$(pwd)/$NEGOEX ;; esac
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 || true)
-[ -n "$PY" ] || { echo "$0: python3 is needed for the hostile-request client" >&2; exit 2; }
 # curl is part of the test (scripts/install-deps installs it): never skipped.
 if ! command -v curl >/dev/null 2>&1; then
     echo "$0: FAIL: curl is not installed (scripts/install-deps installs it)" >&2
@@ -81,22 +78,14 @@ if [ -n "$ASAN_RT" ]; then
     fi
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/negoex-http.XXXXXX") || exit 2
+# PY (python3, for the hostile-request client), TMP, the counters, ok / bad
+. "$(dirname "$0")/../cli/common.sh"
 SERVER_PID=
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
 
 if ! "$NEGOEX" certs --out "$TMP/pki" > "$TMP/certs.out" 2>&1; then
     echo "$0: negoex certs failed: $(cat "$TMP/certs.out")" >&2

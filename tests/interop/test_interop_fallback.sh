@@ -17,21 +17,8 @@ fi
 NEGOEX=$1
 MIT_PEER=$2
 MODULE=$3
-WITH_MIT=1
-if [ "$MIT_PEER" = - ] || [ "$MODULE" = - ]; then
-    WITH_MIT=0
-fi
-[ -x "$NEGOEX" ] || { echo "$0: $NEGOEX is not an executable" >&2; exit 2; }
-if [ "$WITH_MIT" = 1 ]; then
-    [ -x "$MIT_PEER" ] || { echo "$0: $MIT_PEER is not an executable" >&2; exit 2; }
-    [ -r "$MODULE" ] || { echo "$0: cannot read $MODULE" >&2; exit 2; }
-    case $MODULE in /*) ;; *) MODULE=$(pwd)/$MODULE ;; esac
-fi
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/negoex-fallback.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-LOGS=${INTEROP_KEEP:-$TMP/logs}
-mkdir -p "$LOGS" || exit 2
+. "$(dirname "$0")/common.sh"
+interop_setup
 
 M1=2.25.1414534758 # the test scheme's OIDs
 M2=2.25.1175737388
@@ -53,18 +40,7 @@ export NEGOEX_NTLMTOY_OID="$NTLM $KLIKE"
 export NEGOEX_NTLMTOY_SECRET=s3cret
 export NEGOEX_GSS_TRACE=1
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL: $*" >&2
-}
-check() { # what, then a command whose success is the assertion
-    what=$1
-    shift
-    if "$@"; then ok; else bad "$what"; show; fi
-}
+CHECK_SHOW=show # check (common.sh) shows the last lines after a failure
 show() {
     for f in "$LOG.i" "$LOG.a" "$LOG.ierr" "$LOG.aerr"; do
         [ -s "$f" ] || continue
@@ -74,17 +50,12 @@ show() {
 }
 
 # pair NAME "INITIATOR COMMAND" "ACCEPTOR COMMAND": one conversation over two
-# fifos (line protocol). Logs: $LOG.i / $LOG.a (stdout), $LOG.ierr / $LOG.aerr.
+# fifos (fifo_pair, line protocol). Logs: $LOG.i / $LOG.a (stdout),
+# $LOG.ierr / $LOG.aerr.
+PAIR_TIMEOUT="timeout 60"
 pair() {
     LOG=$LOGS/$1
-    rm -f "$TMP/i2a" "$TMP/a2i"
-    mkfifo "$TMP/i2a" "$TMP/a2i"
-    # shellcheck disable=SC2086
-    { timeout 60 $3 2> "$LOG.aerr" | tee "$LOG.a"; cat > /dev/null; } < "$TMP/i2a" > "$TMP/a2i" &
-    apid=$!
-    # shellcheck disable=SC2086
-    { timeout 60 $2 2> "$LOG.ierr"; } < "$TMP/a2i" | tee "$LOG.i" > "$TMP/i2a"
-    wait "$apid"
+    fifo_pair "$LOG" "$2" "$3"
 }
 completes() { # both sides printed STATUS COMPLETE
     grep -q '^STATUS COMPLETE' "$LOG.i" && grep -q '^STATUS COMPLETE' "$LOG.a"

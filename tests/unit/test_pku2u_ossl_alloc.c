@@ -31,6 +31,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,13 +191,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static negoex_spnego *make_side(negoex_role role, int optimistic, int *build_rc)
+static negoex_spnego *make_side(negoex_role role, int optimistic, EVP_PKEY *key, int *build_rc)
 {
     negoex_pku2u_config pc;
     negoex_pku2u_config_init(&pc);
     negoex_testpki_entity e = role == NEGOEX_ROLE_INITIATOR ? NEGOEX_TESTPKI_USER : NEGOEX_TESTPKI_DEVICE;
     pc.cert = negoex_testpki_get0_cert(PKI, e);
-    pc.key = negoex_testpki_get0_key(PKI, e);
+    pc.key = key;
     pc.trust_anchors = ANCHORS;
     if (role == NEGOEX_ROLE_INITIATOR)
         pc.target_host = negoex_testpki_host(PKI);
@@ -235,12 +236,21 @@ static unsigned long run(int optimistic, unsigned long k, stats *st, int check_l
 {
     ERR_clear_error();
     o_run++;
+    /* Each run signs with its own copy of the keys: OpenSSL caches state on
+     * an RSA key as it is used (blinding values, renewed every 32 uses,
+     * whose bignums may be reallocated then), which would otherwise carry
+     * blocks from one run into another and make the count below depend on
+     * the run's random values. The copies are made before the count starts. */
+    EVP_PKEY *ukey = EVP_PKEY_dup(negoex_testpki_get0_key(PKI, NEGOEX_TESTPKI_USER));
+    EVP_PKEY *dkey = EVP_PKEY_dup(negoex_testpki_get0_key(PKI, NEGOEX_TESTPKI_DEVICE));
+    assert_non_null(ukey);
+    assert_non_null(dkey);
     o_calls = 0;
     o_failed = 0;
     o_fail_at = k;
     int rci = 0, rca = 0;
-    negoex_spnego *I = make_side(NEGOEX_ROLE_INITIATOR, optimistic, &rci);
-    negoex_spnego *A = rci == 0 ? make_side(NEGOEX_ROLE_ACCEPTOR, optimistic, &rca) : NULL;
+    negoex_spnego *I = make_side(NEGOEX_ROLE_INITIATOR, optimistic, ukey, &rci);
+    negoex_spnego *A = rci == 0 ? make_side(NEGOEX_ROLE_ACCEPTOR, optimistic, dkey, &rca) : NULL;
     st->runs++;
     if (rci != 0 || rca != 0) {
         int rc = rci != 0 ? rci : rca;
@@ -267,6 +277,8 @@ static unsigned long run(int optimistic, unsigned long k, stats *st, int check_l
     negoex_spnego_free(A);
     unsigned long calls = o_calls;
     o_fail_at = 0;
+    EVP_PKEY_free(ukey);
+    EVP_PKEY_free(dkey);
     ERR_clear_error();
     if (check_live && leftovers(0) != 0) {
         (void)leftovers(1);
