@@ -907,40 +907,6 @@ static void test_bad_config(void **state)
 /* Allocation failures                                                        */
 /* ------------------------------------------------------------------------ */
 
-typedef struct alloc_stats {
-    unsigned long calls, fail_at, live;
-} alloc_stats;
-
-static void *cnt_alloc(size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at)
-        return NULL;
-    void *p = malloc(size ? size : 1);
-    if (p != NULL)
-        s->live++;
-    return p;
-}
-
-static void *cnt_realloc(void *p, size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at)
-        return NULL;
-    void *q = realloc(p, size ? size : 1);
-    if (q != NULL && p == NULL)
-        s->live++;
-    return q;
-}
-
-static void cnt_free(void *p, void *ud)
-{
-    alloc_stats *s = ud;
-    if (p != NULL)
-        s->live--;
-    free(p);
-}
-
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -949,8 +915,9 @@ static void test_allocation_failures(void **state)
     windows_like(&cfg, others);
     unsigned long completed = 0;
     for (unsigned long k = 1; k < 400; k++) {
-        alloc_stats st = {0, k, 0};
-        negoex_allocator a = {cnt_alloc, cnt_realloc, cnt_free, &st};
+        tu_alloc st;
+        tu_alloc_init(&st, k);
+        const negoex_allocator a = st.a;
         negoex_config c;
         negoex_config_init(&c);
         c.allocator = &a;
@@ -1008,7 +975,7 @@ static void test_allocation_failures(void **state)
         negoex_context_free(nxi);
         negoex_context_free(nxa);
         if (st.live != 0)
-            fail_msg("k=%lu: %lu blocks leaked", k, st.live);
+            fail_msg("k=%lu: %ld blocks leaked", k, st.live);
         if (st.calls < k) {
             /* k beyond the last allocation: this run saw no failure */
             assert_true(completed > 0);

@@ -924,48 +924,14 @@ static void test_bad_app_config(void **state)
 /* Allocation failures over a fallback handshake                              */
 /* ------------------------------------------------------------------------ */
 
-typedef struct alloc_stats {
-    unsigned long calls, fail_at;
-    long live;
-} alloc_stats;
-
-static void *cnt_alloc(size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at)
-        return NULL;
-    void *p = malloc(size ? size : 1);
-    if (p != NULL)
-        s->live++;
-    return p;
-}
-
-static void *cnt_realloc(void *p, size_t size, void *ud)
-{
-    alloc_stats *s = ud;
-    if (++s->calls == s->fail_at)
-        return NULL;
-    void *q = realloc(p, size ? size : 1);
-    if (q != NULL && p == NULL)
-        s->live++;
-    return q;
-}
-
-static void cnt_free(void *p, void *ud)
-{
-    alloc_stats *s = ud;
-    if (p != NULL)
-        s->live--;
-    free(p);
-}
-
 static void test_allocation_failures(void **state)
 {
     (void)state;
     unsigned long completed = 0;
     for (unsigned long k = 1; k < 600; k++) {
-        alloc_stats st = {0, k, 0};
-        negoex_allocator a = {cnt_alloc, cnt_realloc, cnt_free, &st};
+        tu_alloc st;
+        tu_alloc_init(&st, k);
+        const negoex_allocator a = st.a;
         negoex_ntlmtoy_config tc = toy_cfg(SECRET, sizeof SECRET - 1, &a);
         negoex_spnego *I = NULL, *A = NULL;
 
