@@ -2,6 +2,7 @@
 
 #include <negoex/context.h>
 #include <negoex/negoex.h>
+#include <negoex/spnego.h>
 #include <negoex/testpki.h>
 
 #include <openssl/x509.h>
@@ -366,4 +367,42 @@ tu_run tu_converse(tu_step_fn step, void *initiator, void *acceptor, int max_leg
     free(cur);
     r.complete = r.rc[0] == NEGOEX_COMPLETE && r.rc[1] == NEGOEX_COMPLETE;
     return r;
+}
+
+static void record(tu_conversation *c, int from_initiator, const uint8_t *data, size_t len)
+{
+    assert_true(c->count < TU_MAX_TOKENS);
+    assert_true(len <= TU_MAX_TOKEN_LEN);
+    tu_token *t = &c->tokens[c->count++];
+    t->from_initiator = from_initiator;
+    t->len = len;
+    memcpy(t->data, data, len);
+}
+
+void tu_spnego_converse(negoex_spnego *I, negoex_spnego *A, tu_conversation *c)
+{
+    memset(c, 0, sizeof *c);
+    const uint8_t *out;
+    size_t len;
+    c->init_rc = negoex_spnego_step(I, NULL, 0, &out, &len);
+    int failed_i = c->init_rc < 0, failed_a = 0;
+    int to_acceptor = 1;
+    while (len != 0) {
+        record(c, to_acceptor, out, len);
+        int sender_failed = to_acceptor ? failed_i : failed_a;
+        tu_token *t = &c->tokens[c->count - 1];
+        if (to_acceptor) {
+            c->acc_rc = negoex_spnego_step(A, t->data, t->len, &out, &len);
+            failed_a |= c->acc_rc < 0;
+        } else {
+            c->init_rc = negoex_spnego_step(I, t->data, t->len, &out, &len);
+            failed_i |= c->init_rc < 0;
+        }
+        if (sender_failed) {
+            if (len != 0)
+                record(c, !to_acceptor, out, len);
+            break;
+        }
+        to_acceptor = !to_acceptor;
+    }
 }

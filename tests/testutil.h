@@ -94,4 +94,25 @@ typedef struct tu_run {
  */
 tu_run tu_converse(tu_step_fn step, void *initiator, void *acceptor, int max_legs, tu_retry_fn retry,
                    void *retry_ud);
+
+/* A SPNEGO conversation between two of our contexts, token by token. */
+#define TU_MAX_TOKENS 16
+#define TU_MAX_TOKEN_LEN 8192
+typedef struct tu_token {
+    int from_initiator;
+    size_t len;
+    uint8_t data[TU_MAX_TOKEN_LEN];
+} tu_token;
+
+typedef struct tu_conversation {
+    size_t count;
+    tu_token tokens[TU_MAX_TOKENS];
+    int init_rc, acc_rc;
+} tu_conversation;
+struct negoex_spnego;
+/* Runs I and A against each other until one has nothing to send. A side
+ * that failed sends its last token; the peer's answer to it is recorded but
+ * not delivered. */
+void tu_spnego_converse(struct negoex_spnego *I, struct negoex_spnego *A, tu_conversation *c);
+
 #endif

@@ -33,10 +33,10 @@
 
 #include "testutil.h"
 
-#define MAX_TOKENS 16
+#define MAX_TOKENS TU_MAX_TOKENS
 
 static const uint8_t REJECT[] = {0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x02};
-#define MAX_TOKEN_LEN 8192
+#define MAX_TOKEN_LEN TU_MAX_TOKEN_LEN
 
 static const char *const MECH_OID[3] = {NULL, NEGOEX_TEST_MECH1_OID, NEGOEX_TEST_MECH2_OID};
 
@@ -174,58 +174,9 @@ static negoex_spnego *make_side(negoex_role role, const side_cfg *s, const negoe
     return sp;
 }
 
-typedef struct token {
-    int from_initiator;
-    size_t len;
-    uint8_t data[MAX_TOKEN_LEN];
-} token;
-
-typedef struct conversation {
-    size_t count;
-    token tokens[MAX_TOKENS];
-    int init_rc, acc_rc;
-} conversation;
-
-static void record(conversation *c, int from_initiator, const uint8_t *data, size_t len)
-{
-    assert_true(c->count < MAX_TOKENS);
-    assert_true(len <= MAX_TOKEN_LEN);
-    token *t = &c->tokens[c->count++];
-    t->from_initiator = from_initiator;
-    t->len = len;
-    memcpy(t->data, data, len);
-}
-
-/* Runs I and A against each other until one has nothing to send. A side
- * that failed sends its last token; the peer's answer to it is recorded but
- * not delivered. */
-static void converse(negoex_spnego *I, negoex_spnego *A, conversation *c)
-{
-    memset(c, 0, sizeof *c);
-    const uint8_t *out;
-    size_t len;
-    c->init_rc = negoex_spnego_step(I, NULL, 0, &out, &len);
-    int failed_i = c->init_rc < 0, failed_a = 0;
-    int to_acceptor = 1;
-    while (len != 0) {
-        record(c, to_acceptor, out, len);
-        int sender_failed = to_acceptor ? failed_i : failed_a;
-        token *t = &c->tokens[c->count - 1];
-        if (to_acceptor) {
-            c->acc_rc = negoex_spnego_step(A, t->data, t->len, &out, &len);
-            failed_a |= c->acc_rc < 0;
-        } else {
-            c->init_rc = negoex_spnego_step(I, t->data, t->len, &out, &len);
-            failed_i |= c->init_rc < 0;
-        }
-        if (sender_failed) {
-            if (len != 0)
-                record(c, !to_acceptor, out, len);
-            break;
-        }
-        to_acceptor = !to_acceptor;
-    }
-}
+typedef tu_token token;
+typedef tu_conversation conversation;
+#define converse tu_spnego_converse
 
 /* The shape of one SPNEGO token, as a string, e.g.
  * "i2a init framed mt=3 nt{0:0,2:1,5:3,6:4} | a2i resp ns=1 sm nt{...} mic". */
