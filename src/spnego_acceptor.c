@@ -104,24 +104,6 @@ static int offers_late_fallback(const negoex_spnego_token *t)
     return 0;
 }
 
-/* Writes list as a MechTypeList and records it (Late Fallback MIC input). */
-static int record_oids(struct sp_step *s, int field, const negoex_bytes *list, size_t n)
-{
-    negoex_spnego *sp = s->sp;
-    size_t need = 0;
-    int rc = negoex_spnego_write_mech_list(NULL, 0, &need, list, n);
-    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
-        return rc;
-    uint8_t *tmp = negoex_mem_alloc(sp->alloc, need);
-    if (tmp == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    rc = negoex_spnego_write_mech_list(tmp, need, &need, list, n);
-    if (rc >= 0)
-        rc = sp_record_list(s, field, tmp, need);
-    negoex_mem_free(sp->alloc, tmp);
-    return rc;
-}
-
 int sp_acceptor_first(struct sp_step *s, const uint8_t *in)
 {
     negoex_spnego *sp = s->sp;
@@ -160,7 +142,7 @@ int sp_acceptor_first(struct sp_step *s, const uint8_t *in)
     }
     if (!retry && sp->cfg.late_fallback && offers_late_fallback(t)) {
         size_t nsup = our_mechs(sp, 0, sup);
-        if ((rc = record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup)) < 0)
+        if ((rc = sp_record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup)) < 0)
             return rc;
         s->sup_mechs = sup;
         s->nsup = nsup;
@@ -243,7 +225,7 @@ static int acceptor_retry_reject(struct sp_step *s, int code)
     size_t nsup = our_mechs(sp, ns->excluded, sup);
     if (nsup == 0)
         return code;
-    int rc = record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup);
+    int rc = sp_record_oids(s, NEGOEX_SPNEGO_LIST_SUPPORTED_MECHS, sup, nsup);
     if (rc < 0) {
         s->fatal = 0; /* out of memory: the token is rejected, nothing changed */
         return rc;

@@ -133,18 +133,7 @@ static int initiator_retry(struct sp_step *s, const uint8_t *in)
     ns->peer_completed = 0;
     ns->mic_required = 1;
 
-    size_t need = 0;
-    rc = negoex_spnego_write_mech_list(NULL, 0, &need, list, n);
-    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
-        return rc;
-    uint8_t *tmp = negoex_mem_alloc(sp->alloc, need);
-    if (tmp == NULL)
-        return NEGOEX_ERR_NO_MEMORY;
-    rc = negoex_spnego_write_mech_list(tmp, need, &need, list, n);
-    if (rc >= 0)
-        rc = sp_record_list(s, NEGOEX_SPNEGO_LIST_MECH_TYPES, tmp, need);
-    negoex_mem_free(sp->alloc, tmp);
-    if (rc < 0)
+    if ((rc = sp_record_oids(s, NEGOEX_SPNEGO_LIST_MECH_TYPES, list, n)) < 0)
         return rc;
 
     negoex_spnego_fields f;

@@ -143,6 +143,7 @@ int sp_is_fatal(int code);
 
 /* spnego_mech.c: running the mechanism, mechListMIC */
 int sp_record_list(struct sp_step *s, int field, const uint8_t *tlv, size_t len);
+int sp_record_oids(struct sp_step *s, int field, const negoex_bytes *list, size_t n);
 int sp_run_negoex(struct sp_step *s, const negoex_bytes *inner, size_t inner_off);
 void *sp_committed_app(const negoex_spnego *sp, const struct sp_state *ns);
 int sp_run_app(struct sp_step *s, const negoex_bytes *inner, size_t inner_off, const char *field);

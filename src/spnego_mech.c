@@ -38,6 +38,24 @@ int sp_record_list(struct sp_step *s, int field, const uint8_t *tlv, size_t len)
     return NEGOEX_OK;
 }
 
+/* Writes list as a MechTypeList and records it (Late Fallback MIC input). */
+int sp_record_oids(struct sp_step *s, int field, const negoex_bytes *list, size_t n)
+{
+    negoex_spnego *sp = s->sp;
+    size_t need = 0;
+    int rc = negoex_spnego_write_mech_list(NULL, 0, &need, list, n);
+    if (rc < 0 && rc != NEGOEX_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    uint8_t *tmp = negoex_mem_alloc(sp->alloc, need);
+    if (tmp == NULL)
+        return NEGOEX_ERR_NO_MEMORY;
+    rc = negoex_spnego_write_mech_list(tmp, need, &need, list, n);
+    if (rc >= 0)
+        rc = sp_record_list(s, field, tmp, need);
+    negoex_mem_free(sp->alloc, tmp);
+    return rc;
+}
+
 /* What the mechListMIC covers: RFC 4178 5's MechTypeList of the initiator,
  * or, when both sides use Late Fallback, every list exchanged in wire order
  * (MS-SPNG 3.1.5.1; encoding: negoex_spnego_late_fallback_mic_input). */
