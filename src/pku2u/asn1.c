@@ -522,20 +522,25 @@ static int ktime_fields(negoex_bytes t, int f[6])
     return 1;
 }
 
+int64_t negoex_unix_of_civil(int64_t year, int month, int day, int hour, int minute, int second)
+{
+    /* Days from 1970-01-01 of a proleptic Gregorian date (era method). */
+    int64_t y = year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t mp = (month + 9) % 12;
+    int64_t doy = (153 * mp + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + (int64_t)hour * 3600 + minute * 60 + second;
+}
+
 int negoex_krb_time_to_unix(negoex_bytes t, int64_t *out)
 {
     int f[6];
     if (out == NULL || !ktime_fields(t, f))
         return NEGOEX_ERR_INVALID_ARGUMENT;
-    /* Days from 1970-01-01 of a proleptic Gregorian date (era method). */
-    int64_t y = f[0] - (f[1] <= 2);
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t mp = (f[1] + 9) % 12;
-    int64_t doy = (153 * mp + 2) / 5 + f[2] - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    *out = days * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+    *out = negoex_unix_of_civil(f[0], f[1], f[2], f[3], f[4], f[5]);
     return NEGOEX_OK;
 }
 

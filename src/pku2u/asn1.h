@@ -155,6 +155,9 @@ typedef struct negoex_krb_ad_entry {
 /* KerberosTime values are views of the 15 characters "YYYYMMDDHHMMSSZ". */
 /* Seconds since 1970-01-01T00:00:00Z of a valid KerberosTime view. */
 int negoex_krb_time_to_unix(negoex_bytes t, int64_t *out);
+/* Seconds since 1970-01-01T00:00:00Z of a UTC civil date and time
+ * (proleptic Gregorian; month 1-12). */
+int64_t negoex_unix_of_civil(int64_t year, int month, int day, int hour, int minute, int second);
 
 typedef struct negoex_krb_ticket {
     negoex_bytes raw; /* the whole Ticket ([APPLICATION 1] TLV) */

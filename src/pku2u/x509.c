@@ -4,6 +4,8 @@
  */
 #include "pku2u/x509.h"
 
+#include "pku2u/asn1.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -416,16 +418,9 @@ int negoex_x509_validity(const X509 *cert, int64_t *not_before, int64_t *not_aft
         struct tm tm;
         if (t[i] == NULL || !ASN1_TIME_to_tm(t[i], &tm))
             return NEGOEX_ERR_DER_VALUE;
-        /* Days from the civil date (proleptic Gregorian), then seconds. */
-        int64_t y = (int64_t)tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        int64_t yoe = y - era * 400;
-        int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        int64_t days = era * 146097 + doe - 719468;
         if (o[i] != NULL)
-            *o[i] = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+            *o[i] = negoex_unix_of_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                         tm.tm_min, tm.tm_sec);
     }
     return NEGOEX_OK;
 }
