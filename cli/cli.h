@@ -56,6 +56,8 @@ typedef struct cli_buffer {
 
 /* "binary", "hex", "base64". */
 const char *cli_input_format_name(cli_input_format fmt);
+/* "hmac-sha1-96-aes128" / "hmac-sha1-96-aes256", NULL for other checksum types. */
+const char *cli_checksum_type_name(uint32_t type);
 
 /*
  * Reads all of path ("-" or NULL = stdin), at most CLI_INPUT_MAX bytes, as is.

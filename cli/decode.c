@@ -88,7 +88,7 @@ static const char *type_name(uint32_t type)
     return name != NULL ? name : "UNKNOWN";
 }
 
-static const char *checksum_type_name(uint32_t type)
+const char *cli_checksum_type_name(uint32_t type)
 {
     switch (type) {
     case NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES128:
@@ -196,7 +196,7 @@ static void text_exchange(FILE *f, const char *pfx, const negoex_message *m)
 
 static void text_verify(FILE *f, const char *pfx, const negoex_message *m)
 {
-    const char *cksum = checksum_type_name(m->u.verify.checksum_type);
+    const char *cksum = cli_checksum_type_name(m->u.verify.checksum_type);
     char ind[TEXT_INDENT_MAX];
 
     indent_join(ind, sizeof(ind), pfx, "    ");

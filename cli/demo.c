@@ -304,18 +304,6 @@ static void show_pku2u_payload(const negoex_message *m)
     }
 }
 
-static const char *checksum_name(uint32_t type)
-{
-    switch (type) {
-    case NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES128:
-        return "hmac-sha1-96-aes128";
-    case NEGOEX_CKSUMTYPE_HMAC_SHA1_96_AES256:
-        return "hmac-sha1-96-aes256";
-    default:
-        return "?";
-    }
-}
-
 static void show_guid(const negoex_guid *g)
 {
     const char *label = negoex_guid_label(g);
@@ -356,11 +344,12 @@ static void show_messages(const uint8_t *tok, size_t len, int from_acceptor)
                 printf(", %zu bytes\n", m.u.exchange.exchange.len);
             }
             break;
-        case NEGOEX_STRUCT_VERIFY:
-            printf(": %s over the transcript with the %s's subkey (key usage %d)\n",
-                   checksum_name(m.u.verify.checksum_type), from_acceptor ? "acceptor" : "initiator",
-                   from_acceptor ? 23 : 25);
+        case NEGOEX_STRUCT_VERIFY: {
+            const char *cksum = cli_checksum_type_name(m.u.verify.checksum_type);
+            printf(": %s over the transcript with the %s's subkey (key usage %d)\n", cksum != NULL ? cksum : "?",
+                   from_acceptor ? "acceptor" : "initiator", from_acceptor ? 23 : 25);
             break;
+        }
         case NEGOEX_STRUCT_ALERT:
             printf(": error 0x%08" PRIx32 ", %u alert(s)\n", m.u.alert.error_code, (unsigned)m.u.alert.alert_count);
             break;
