@@ -5,7 +5,9 @@
 #include <negoex/spnego.h>
 #include <negoex/testpki.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <time.h>
 
 #include <stdarg.h>
@@ -405,4 +407,36 @@ void tu_spnego_converse(negoex_spnego *I, negoex_spnego *A, tu_conversation *c)
         }
         to_acceptor = !to_acceptor;
     }
+}
+
+X509 *tu_make_cert(const char *const *rdns, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const tu_ext *exts,
+                   long lifetime, long *serial)
+{
+    X509 *x = X509_new();
+    assert_non_null(x);
+    assert_true(X509_set_version(x, X509_VERSION_3));
+    assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), (*serial)++));
+    X509_NAME *name = X509_NAME_new();
+    assert_non_null(name);
+    for (size_t i = 0; rdns[i] != NULL; i += 2)
+        assert_true(
+            X509_NAME_add_entry_by_txt(name, rdns[i], MBSTRING_UTF8, (const unsigned char *)rdns[i + 1], -1, -1, 0));
+    assert_true(X509_set_subject_name(x, name));
+    assert_true(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : name));
+    X509_NAME_free(name);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), lifetime));
+    assert_true(X509_set_pubkey(x, key));
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+    for (const tu_ext *e = exts; e != NULL && e->nid != 0; e++) {
+        X509_EXTENSION *xe = X509V3_EXT_conf_nid(NULL, &ctx, e->nid, e->value);
+        assert_non_null(xe);
+        assert_true(X509_add_ext(x, xe, -1));
+        X509_EXTENSION_free(xe);
+    }
+    EVP_PKEY *signer = issuer_key != NULL ? issuer_key : key;
+    assert_true(X509_sign(x, signer, EVP_PKEY_is_a(signer, "ED25519") ? NULL : EVP_sha256()) > 0);
+    return x;
 }

@@ -95,6 +95,20 @@ typedef struct tu_run {
 tu_run tu_converse(tu_step_fn step, void *initiator, void *acceptor, int max_legs, tu_retry_fn retry,
                    void *retry_ud);
 
+/* A v3 certificate for key, subject rdns ({type, value, ..., NULL} in wire
+ * order), signed by issuer_key (self-signed when issuer is NULL), valid from
+ * an hour ago for lifetime seconds, serial *serial (then incremented), with
+ * the extensions of exts ({0, NULL}-terminated; NULL for none); SHA-256, or
+ * no digest for an Ed25519 signer. Asserts on every failure. */
+typedef struct tu_ext {
+    int nid;
+    const char *value;
+} tu_ext;
+struct x509_st;
+struct evp_pkey_st;
+struct x509_st *tu_make_cert(const char *const *rdns, struct evp_pkey_st *key, struct x509_st *issuer,
+                             struct evp_pkey_st *issuer_key, const tu_ext *exts, long lifetime, long *serial);
+
 /* A SPNEGO conversation between two of our contexts, token by token. */
 #define TU_MAX_TOKENS 16
 #define TU_MAX_TOKEN_LEN 8192

@@ -226,41 +226,15 @@ static EVP_PKEY *ec_key(void)
     return k;
 }
 
-typedef struct ext {
-    int nid;
-    const char *value;
-} ext;
+typedef tu_ext ext;
 
 /* A certificate for key, signed by issuer_key (self-signed when issuer is
  * NULL), valid from an hour ago for a year, with the given extensions. */
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, const ext *exts)
 {
     static long serial = 1000;
-    X509 *x = X509_new();
-    assert_non_null(x);
-    assert_true(X509_set_version(x, X509_VERSION_3));
-    assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++));
-    X509_NAME *name = X509_NAME_new();
-    assert_non_null(name);
-    assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0));
-    assert_true(X509_set_subject_name(x, name));
-    assert_true(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : name));
-    X509_NAME_free(name);
-    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
-    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400));
-    assert_true(X509_set_pubkey(x, key));
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-    for (const ext *e = exts; e != NULL && e->nid != 0; e++) {
-        X509_EXTENSION *xe = X509V3_EXT_conf_nid(NULL, &ctx, e->nid, e->value);
-        assert_non_null(xe);
-        assert_true(X509_add_ext(x, xe, -1));
-        X509_EXTENSION_free(xe);
-    }
-    EVP_PKEY *signer = issuer_key != NULL ? issuer_key : key;
-    assert_true(X509_sign(x, signer, EVP_PKEY_is_a(signer, "ED25519") ? NULL : EVP_sha256()) > 0);
-    return x;
+    const char *const rdns[] = {"CN", cn, NULL};
+    return tu_make_cert(rdns, key, issuer, issuer_key, exts, 365L * 86400, &serial);
 }
 
 static const ext CA_EXTS[] = {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "keyCertSign"}, {0, NULL}};
